@@ -1,0 +1,159 @@
+#include "config/loader.h"
+
+#include <cstdlib>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace dw::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kValid = R"(version: 1
+concurrency: 32
+targets:
+  bot:
+    provider: openai-chat
+    base_url: https://api.example.test/v1
+    model: gpt-test
+    api_key_env: TEST_API_KEY
+    prompt: "Answer: {{question}}"
+    params: {temperature: 0, max_tokens: 64, seed: 7}
+    retries: {max_attempts: 4, base_delay_ms: 100}
+    price: {input_per_mtok: 0.15, output_per_mtok: 0.6}
+  sim:
+    provider: sim
+    prompt: "{{question}}"
+    sim: {accuracy: 0.8, seed: 3}
+schedules:
+  nightly: {cron: "0 3 * * *", goldenset: faq, targets: [bot, sim], repeat: 3}
+policies:
+  faq: {alpha: 0.01, delta_min: 0.03, min_approvals: {production: 2}}
+)";
+
+std::string ErrorOf(const std::string& text) {
+  auto result = ParseConfig(text, "dw.yaml");
+  EXPECT_FALSE(result) << "expected an error for:\n" << text;
+  return result ? "" : result.error().message;
+}
+
+TEST(ParseConfig, AcceptsAFullValidConfig) {
+  auto config = ParseConfig(kValid, "dw.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->concurrency, 32);
+  const auto& bot = config->targets.at("bot");
+  EXPECT_EQ(bot.provider, "openai-chat");
+  EXPECT_EQ(bot.api_key_env, "TEST_API_KEY");
+  EXPECT_EQ(bot.params["max_tokens"], 64);
+  EXPECT_EQ(bot.retry.max_attempts, 4);
+  EXPECT_DOUBLE_EQ(bot.price.output_per_mtok, 0.6);
+  EXPECT_DOUBLE_EQ(config->targets.at("sim").sim.accuracy, 0.8);
+  EXPECT_EQ(config->schedules.at("nightly").repeat, 3);
+  EXPECT_DOUBLE_EQ(config->PolicyFor("faq").delta_min, 0.03);
+  EXPECT_DOUBLE_EQ(config->PolicyFor("other").delta_min, 0.02);
+}
+
+TEST(ParseConfig, TargetVersionHashChangesWithPromptButNotWithLocation) {
+  auto a = ParseConfig(kValid, "a.yaml");
+  auto b = ParseConfig(std::string("\n") + kValid, "b.yaml");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->targets.at("bot").VersionHash(), b->targets.at("bot").VersionHash());
+  auto changed = a->targets.at("bot");
+  changed.prompt = "Reply: {{question}}";
+  EXPECT_NE(changed.VersionHash(), a->targets.at("bot").VersionHash());
+}
+
+TEST(ParseConfigErrors, SyntaxErrorHasLineAndColumn) {
+  EXPECT_THAT(ErrorOf("targets:\n  bot: [unclosed\n"), HasSubstr("dw.yaml:3:1"));
+}
+
+TEST(ParseConfigErrors, UnknownTopLevelKeySuggestsTheClosestKey) {
+  auto msg = ErrorOf("targest: {}\n");
+  EXPECT_THAT(msg, HasSubstr("dw.yaml:1:1: unknown key 'targest'"));
+  EXPECT_THAT(msg, HasSubstr("did you mean 'targets'"));
+}
+
+TEST(ParseConfigErrors, DuplicateKeyPointsAtBothDefinitions) {
+  auto msg = ErrorOf("concurrency: 4\nconcurrency: 5\n");
+  EXPECT_THAT(msg, HasSubstr("dw.yaml:2:1: duplicate key 'concurrency'"));
+  EXPECT_THAT(msg, HasSubstr("first defined at dw.yaml:1:1"));
+}
+
+TEST(ParseConfigErrors, WrongTypeNamesKeyAndValue) {
+  EXPECT_THAT(ErrorOf("concurrency: lots\n"), HasSubstr("dw.yaml:1:14: 'concurrency' must be an integer, got 'lots'"));
+}
+
+TEST(ParseConfigErrors, QuotedNumberIsNotANumber) {
+  EXPECT_THAT(ErrorOf("targets:\n  s: {provider: sim, prompt: x, sim: {accuracy: \"0.9\"}}\n"),
+              HasSubstr("'accuracy' must be a number"));
+}
+
+TEST(ParseConfigErrors, OutOfRangeValueShowsTheRange) {
+  EXPECT_THAT(ErrorOf("targets:\n  s: {provider: sim, prompt: x, sim: {accuracy: 1.5}}\n"),
+              HasSubstr("'accuracy' = 1.5 is out of range"));
+}
+
+TEST(ParseConfigErrors, UnknownProviderListsAllowedValues) {
+  auto msg = ErrorOf("targets:\n  b: {provider: openai, prompt: x}\n");
+  EXPECT_THAT(msg, HasSubstr("dw.yaml:2:17: 'provider' has invalid value 'openai'"));
+  EXPECT_THAT(msg, HasSubstr("allowed values: openai-chat, http, exec, sim"));
+}
+
+TEST(ParseConfigErrors, MissingRequiredKeyPointsAtTheParentMap) {
+  EXPECT_THAT(ErrorOf("targets:\n  b:\n    prompt: x\n"), HasSubstr("dw.yaml:3:5: missing required key 'provider'"));
+}
+
+TEST(ParseConfigErrors, MissingEnvironmentVariableIsAnError) {
+  unsetenv("DW_TEST_SURELY_UNSET");
+  EXPECT_THAT(ErrorOf("database:\n  url: ${DW_TEST_SURELY_UNSET}\n"),
+              HasSubstr("dw.yaml:2:8: 'url': environment variable ${DW_TEST_SURELY_UNSET} is not set"));
+}
+
+TEST(ParseConfigErrors, EnvironmentVariableIsExpandedWhenSet) {
+  setenv("DW_TEST_DB_URL", "postgresql://127.0.0.1/x", 1);
+  auto config = ParseConfig("database:\n  url: ${DW_TEST_DB_URL}\n", "dw.yaml");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->database_url, "postgresql://127.0.0.1/x");
+}
+
+TEST(ParseConfigErrors, ScheduleReferencingUnknownTargetIsAnError) {
+  EXPECT_THAT(ErrorOf("targets:\n  s: {provider: sim, prompt: x}\nschedules:\n  n: {cron: '* * * * *', goldenset: g, "
+                      "targets: [s, ghost]}\n"),
+              HasSubstr("unknown target 'ghost'"));
+}
+
+TEST(ParseConfigErrors, ApiKeyInsteadOfVariableNameIsRejected) {
+  EXPECT_THAT(ErrorOf("targets:\n  b: {provider: openai-chat, base_url: http://x, model: m, prompt: p, api_key_env: "
+                      "'sk-live abc'}\n"),
+              HasSubstr("names an environment variable"));
+}
+
+TEST(ParseConfigErrors, PromptAndMessagesTogetherAreAmbiguous) {
+  EXPECT_THAT(ErrorOf("targets:\n  s:\n    provider: sim\n    prompt: x\n    messages: [{role: user, content: y}]\n"),
+              HasSubstr("either 'prompt' or 'messages'"));
+}
+
+TEST(ParseConfigErrors, BadMessageRoleListsRoles) {
+  EXPECT_THAT(ErrorOf("targets:\n  s:\n    provider: sim\n    messages: [{role: robot, content: y}]\n"),
+              HasSubstr("allowed values: system, user, assistant, developer"));
+}
+
+TEST(ParseConfigErrors, ReportsEveryErrorNotJustTheFirst) {
+  auto msg = ErrorOf("concurrency: 0\nbogus: 1\n");
+  EXPECT_THAT(msg, HasSubstr("dw.yaml:1:14"));
+  EXPECT_THAT(msg, HasSubstr("dw.yaml:2:1"));
+}
+
+TEST(ParseConfigErrors, NonMappingRootIsAnError) {
+  EXPECT_THAT(ErrorOf("- a\n- b\n"), HasSubstr("must be a mapping"));
+}
+
+TEST(LoadConfig, MissingFileIsNotFound) {
+  auto config = LoadConfig("/nonexistent/driftwatch.yaml");
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().kind, ErrorKind::kNotFound);
+}
+
+}  // namespace
+}  // namespace dw::config
