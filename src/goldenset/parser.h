@@ -1,0 +1,40 @@
+// Reading golden sets from files: native YAML, JSONL, and promptfoo configs
+// or test files, all normalised to dw::GoldenSet.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/golden_case.h"
+#include "core/status.h"
+
+namespace dw::goldenset {
+
+enum class Format { kAuto, kNative, kJsonl, kPromptfoo };
+
+// A parsed golden set plus non-fatal remarks (e.g. derived case ids).
+struct ParsedGoldenSet {
+  GoldenSet set;
+  std::vector<std::string> warnings;
+  std::string format;  // "native", "jsonl" or "promptfoo"
+};
+
+// Parses `text` as the given format; kAuto picks JSONL for *.jsonl files,
+// promptfoo when the YAML has `tests:` (or is a list of tests), native
+// otherwise. `file` is used for messages and relative `file://` references.
+// Errors carry file:line:column and the offending field. Validation done
+// here: unique case ids, object vars, list asserts, known keys. Assertion
+// types are validated by the caller (scoring) before publishing.
+Result<ParsedGoldenSet> ParseGoldenSet(const std::string& text, const std::string& file,
+                                       Format format = Format::kAuto);
+
+// Reads `path` and parses it.
+Result<ParsedGoldenSet> LoadGoldenSet(const std::string& path, Format format = Format::kAuto);
+
+// The default golden-set name for a file: its stem ("faq" for dir/faq.yaml).
+std::string NameFromPath(const std::string& path);
+
+// Upper bound on cases in one golden set; larger files are refused.
+inline constexpr size_t kMaxCases = 1'000'000;
+
+}  // namespace dw::goldenset
