@@ -32,6 +32,7 @@ namespace internal {
 struct ZoneData;
 }  // namespace internal
 
+// An instant; fire times are always whole minutes of local wall time.
 using TimePoint = std::chrono::system_clock::time_point;
 
 // A parsed cron expression: the set of allowed values of each field.
@@ -119,6 +120,8 @@ class TimeZone {
   Span SpanAt(std::int64_t t) const;
 
  private:
+  friend Result<TimeZone> LoadTimeZone(std::string_view name, const std::string& zoneinfo_dir);
+
   explicit TimeZone(std::shared_ptr<const internal::ZoneData> zone) : zone_(std::move(zone)) {}
 
   std::shared_ptr<const internal::ZoneData> zone_;

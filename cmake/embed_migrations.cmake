@@ -1,0 +1,17 @@
+# Generates a C++ source holding every migrations/V*.sql file, in order.
+# Invoked at build time: cmake -DSRC_DIR=... -DOUT=... -P embed_migrations.cmake
+file(GLOB files "${SRC_DIR}/V*.sql")
+list(SORT files)
+set(body "// Generated from migrations/*.sql by cmake/embed_migrations.cmake. Do not edit.\n#include \"store/migrations.h\"\n\nnamespace dw::store {\n\nconst std::vector<EmbeddedMigration>& EmbeddedMigrations() {\n  static const std::vector<EmbeddedMigration> kMigrations = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} sql)
+  string(APPEND body "      {\"${name}\", R\"dwsql(${sql})dwsql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace dw::store\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+endif()
+if(NOT "${old}" STREQUAL "${body}")
+  file(WRITE "${OUT}" "${body}")
+endif()
