@@ -9,6 +9,36 @@
 namespace dw::scoring {
 namespace {
 
+// Decodes the code point starting at text[i] into *cp and returns its length
+// in bytes; a byte that does not start a valid sequence decodes to itself.
+size_t DecodeOne(std::string_view text, size_t i, char32_t* cp) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  size_t len = 0;
+  char32_t value = 0;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    value = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    value = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    value = c & 0x07;
+  }
+  bool valid = len > 0 && i + len <= text.size();
+  for (size_t k = 1; valid && k < len; ++k) {
+    const unsigned char cc = static_cast<unsigned char>(text[i + k]);
+    if ((cc & 0xC0) != 0x80) valid = false;
+    value = (value << 6) | (cc & 0x3F);
+  }
+  *cp = valid ? value : c;
+  return valid ? len : 1;
+}
+
 bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
 std::vector<std::string_view> SplitOnWhitespace(std::string_view text) {
@@ -57,10 +87,10 @@ size_t BoundedDistance(const std::vector<char32_t>& a, const std::vector<char32_
   return std::min(prev[m], inf);
 }
 
-// Counts of the n-grams of `tokens`, each joined with single spaces.
-std::unordered_map<std::string, int> NGramCounts(const std::vector<std::string>& tokens, int n) {
-  std::unordered_map<std::string, int> counts;
-  if (n <= 0 || tokens.size() < static_cast<size_t>(n)) return counts;
+// The n-grams of `tokens` joined with single spaces, one slot per distinct gram.
+NGramTable BuildTable(const std::vector<std::string>& tokens, int n) {
+  NGramTable table;
+  if (n <= 0 || tokens.size() < static_cast<size_t>(n)) return table;
   std::string gram;
   for (size_t i = 0; i + n <= tokens.size(); ++i) {
     gram.clear();
@@ -68,9 +98,41 @@ std::unordered_map<std::string, int> NGramCounts(const std::vector<std::string>&
       if (k > 0) gram.push_back(' ');
       gram.append(tokens[i + k]);
     }
-    ++counts[gram];
+    auto [it, inserted] = table.slot.try_emplace(gram, table.counts.size());
+    if (inserted) table.counts.push_back(0);
+    ++table.counts[it->second];
+    ++table.total;
   }
-  return counts;
+  return table;
+}
+
+// Σ over grams of min(count in `tokens`, count in `table`).
+long ClippedMatches(const NGramTable& table, const std::vector<std::string>& tokens, int n) {
+  if (table.total == 0 || tokens.size() < static_cast<size_t>(n)) return 0;
+  std::vector<int> seen(table.counts.size(), 0);
+  std::string gram;
+  long matched = 0;
+  for (size_t i = 0; i + n <= tokens.size(); ++i) {
+    const std::string* key = &tokens[i];
+    if (n > 1) {
+      gram.clear();
+      for (int k = 0; k < n; ++k) {
+        if (k > 0) gram.push_back(' ');
+        gram.append(tokens[i + k]);
+      }
+      key = &gram;
+    }
+    auto it = table.slot.find(*key);
+    if (it == table.slot.end()) continue;
+    if (seen[it->second]++ < table.counts[it->second]) ++matched;
+  }
+  return matched;
+}
+
+std::vector<std::string> LowerWords(std::string_view text) {
+  std::vector<std::string> words;
+  for (std::string_view w : SplitOnWhitespace(text)) words.push_back(AsciiLower(w));
+  return words;
 }
 
 bool IsTreebankSeparate(char c) {
@@ -154,42 +216,30 @@ std::vector<char32_t> DecodeUtf8(std::string_view text) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t len = 0;
     char32_t cp = 0;
-    if (c < 0x80) {
-      len = 1;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool valid = len > 0 && i + len <= text.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80) valid = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (!valid) {
-      out.push_back(c);
-      ++i;
-      continue;
-    }
+    i += DecodeOne(text, i, &cp);
     out.push_back(cp);
-    i += len;
   }
   return out;
 }
 
-size_t CountCharacters(std::string_view text) { return DecodeUtf8(text).size(); }
+size_t CountCharacters(std::string_view text) {
+  size_t count = 0;
+  char32_t unused = 0;
+  for (size_t i = 0; i < text.size(); i += DecodeOne(text, i, &unused)) ++count;
+  return count;
+}
 
-size_t CountWords(std::string_view text) { return SplitOnWhitespace(text).size(); }
+size_t CountWords(std::string_view text) {
+  size_t words = 0;
+  bool in_word = false;
+  for (char c : text) {
+    const bool space = IsAsciiSpace(c);
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  return words;
+}
 
 size_t LevenshteinDistance(std::string_view a, std::string_view b) {
   std::vector<char32_t> ca = DecodeUtf8(a);
@@ -198,6 +248,9 @@ size_t LevenshteinDistance(std::string_view a, std::string_view b) {
 }
 
 size_t BoundedLevenshteinDistance(std::string_view a, std::string_view b, size_t bound) {
+  const size_t na = CountCharacters(a);
+  const size_t nb = CountCharacters(b);
+  if ((na > nb ? na - nb : nb - na) > bound) return bound + 1;
   return BoundedDistance(DecodeUtf8(a), DecodeUtf8(b), bound);
 }
 
@@ -256,53 +309,43 @@ std::vector<std::string> TreebankTokenize(std::string_view text) {
   return tokens;
 }
 
-double RougeNRecall(std::string_view candidate, std::string_view reference, int n) {
-  std::unordered_map<std::string, int> ref = NGramCounts(TreebankTokenize(reference), n);
-  if (ref.empty()) return 0.0;
-  std::unordered_map<std::string, int> cand = NGramCounts(TreebankTokenize(candidate), n);
-  long total = 0;
-  long matched = 0;
-  for (const auto& [gram, count] : ref) {
-    total += count;
-    auto it = cand.find(gram);
-    if (it != cand.end()) matched += std::min(count, it->second);
-  }
-  return static_cast<double>(matched) / static_cast<double>(total);
+RougeReference::RougeReference(std::string_view reference, int n)
+    : n_(n), table_(BuildTable(TreebankTokenize(reference), n)) {}
+
+double RougeReference::Recall(std::string_view candidate) const {
+  if (table_.total == 0) return 0.0;
+  return static_cast<double>(ClippedMatches(table_, TreebankTokenize(candidate), n_)) /
+         static_cast<double>(table_.total);
 }
 
-double SentenceBleu(std::string_view candidate, const std::vector<std::string>& references) {
-  auto words_of = [](std::string_view text) {
-    std::vector<std::string> words;
-    for (std::string_view w : SplitOnWhitespace(text)) words.push_back(AsciiLower(w));
-    return words;
-  };
-  std::vector<std::string> cand = words_of(candidate);
-  if (cand.empty() || references.empty()) return 0.0;
-  std::vector<std::vector<std::string>> refs;
-  refs.reserve(references.size());
-  for (const auto& r : references) refs.push_back(words_of(r));
+double RougeNRecall(std::string_view candidate, std::string_view reference, int n) {
+  return RougeReference(reference, n).Recall(candidate);
+}
 
-  size_t closest = refs[0].size();
-  for (const auto& r : refs) {
-    const long diff = std::labs(static_cast<long>(r.size()) - static_cast<long>(cand.size()));
-    const long best = std::labs(static_cast<long>(closest) - static_cast<long>(cand.size()));
-    if (diff < best) closest = r.size();
+BleuReferences::BleuReferences(const std::vector<std::string>& references) {
+  for (const std::string& reference : references) {
+    std::vector<std::string> words = LowerWords(reference);
+    lengths_.push_back(words.size());
+    std::array<NGramTable, 4> orders;
+    for (int n = 1; n <= 4; ++n) orders[n - 1] = BuildTable(words, n);
+    tables_.push_back(std::move(orders));
   }
+}
 
+double BleuReferences::Score(std::string_view candidate) const {
+  std::vector<std::string> cand = LowerWords(candidate);
+  if (cand.empty() || tables_.empty()) return 0.0;
+  size_t closest = lengths_[0];
+  for (size_t length : lengths_) {
+    const long diff = std::labs(static_cast<long>(length) - static_cast<long>(cand.size()));
+    const long best = std::labs(static_cast<long>(closest) - static_cast<long>(cand.size()));
+    if (diff < best) closest = length;
+  }
   double log_sum = 0.0;
   for (int n = 1; n <= 4; ++n) {
-    std::unordered_map<std::string, int> cand_counts = NGramCounts(cand, n);
     const long total = cand.size() >= static_cast<size_t>(n) ? static_cast<long>(cand.size()) - n + 1 : 0;
     long best_clipped = 0;
-    for (const auto& r : refs) {
-      std::unordered_map<std::string, int> ref_counts = NGramCounts(r, n);
-      long clipped = 0;
-      for (const auto& [gram, count] : cand_counts) {
-        auto it = ref_counts.find(gram);
-        if (it != ref_counts.end()) clipped += std::min(count, it->second);
-      }
-      best_clipped = std::max(best_clipped, clipped);
-    }
+    for (const auto& orders : tables_) best_clipped = std::max(best_clipped, ClippedMatches(orders[n - 1], cand, n));
     double precision = total > 0 ? static_cast<double>(best_clipped) / static_cast<double>(total) : 0.0;
     if (precision == 0.0) precision = 1e-7;
     log_sum += 0.25 * std::log(precision);
@@ -311,6 +354,10 @@ double SentenceBleu(std::string_view candidate, const std::vector<std::string>& 
   const double r = static_cast<double>(closest);
   const double brevity = c > r ? 1.0 : std::exp(1.0 - r / c);
   return brevity * std::exp(log_sum);
+}
+
+double SentenceBleu(std::string_view candidate, const std::vector<std::string>& references) {
+  return BleuReferences(references).Score(candidate);
 }
 
 Result<double> DotProduct(const std::vector<double>& a, const std::vector<double>& b) {
@@ -361,8 +408,7 @@ bool LooksLikeRefusal(std::string_view text) {
 
 std::string AsciiLower(std::string_view text) {
   std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  for (char& c : out) c = static_cast<char>(c + ((c >= 'A' && c <= 'Z') ? ('a' - 'A') : 0));
   return out;
 }
 

@@ -3,9 +3,11 @@
 // detection. All functions are pure and thread-safe; text is UTF-8.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -39,11 +41,34 @@ size_t BoundedLevenshteinDistance(std::string_view a, std::string_view b, size_t
 // 've n't are split from their word. Case is preserved.
 std::vector<std::string> TreebankTokenize(std::string_view text);
 
+// Occurrence counts of the distinct n-grams of a token sequence (tokens
+// joined with single spaces), the prepared side of ROUGE and BLEU.
+struct NGramTable {
+  std::unordered_map<std::string, size_t> slot;  // n-gram -> index into counts
+  std::vector<int> counts;
+  long total = 0;  // number of n-grams, with repetitions
+};
+
 // ROUGE-N recall of `candidate` against `reference`: the clipped count of
 // reference n-grams that also occur in the candidate, divided by the number of
 // reference n-grams (Lin 2004), over TreebankTokenize tokens, case-sensitive.
-// 0 when the reference has fewer than `n` tokens.
+// 0 when the reference has fewer than `n` tokens. (js-rouge, behind
+// promptfoo's rouge-n, counts distinct candidate n-grams instead, so a
+// reference with a repeated word scores below 1 even against itself.)
 double RougeNRecall(std::string_view candidate, std::string_view reference, int n = 1);
+
+// A ROUGE-N reference tokenised once for repeated scoring:
+// RougeReference(r, n).Recall(c) == RougeNRecall(c, r, n). Immutable and
+// thread-safe.
+class RougeReference {
+ public:
+  explicit RougeReference(std::string_view reference, int n = 1);
+  double Recall(std::string_view candidate) const;
+
+ private:
+  int n_;
+  NGramTable table_;
+};
 
 // Sentence BLEU exactly as promptfoo computes it: lower-cased, white-space
 // tokens; clipped n-gram precisions for n = 1..4 taking the best reference per
@@ -51,6 +76,18 @@ double RougeNRecall(std::string_view candidate, std::string_view reference, int 
 // exp(1 - r/c) against the reference closest in length (first on ties).
 // 0 for an empty candidate. `references` must not be empty.
 double SentenceBleu(std::string_view candidate, const std::vector<std::string>& references);
+
+// BLEU references prepared once: BleuReferences(refs).Score(c) ==
+// SentenceBleu(c, refs). Immutable and thread-safe.
+class BleuReferences {
+ public:
+  explicit BleuReferences(const std::vector<std::string>& references);
+  double Score(std::string_view candidate) const;
+
+ private:
+  std::vector<size_t> lengths_;
+  std::vector<std::array<NGramTable, 4>> tables_;  // per reference, orders 1..4
+};
 
 // Cosine similarity of two equally long vectors; 0 if either has zero norm.
 // kInvalidInput if the lengths differ or a vector is empty.

@@ -1,0 +1,17 @@
+// Subcommand entry points. Each takes the arguments after its own name and
+// returns a process exit code (core/status.h ExitCode). Never throws.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace dw::cli {
+
+using Args = std::vector<std::string>;
+
+int DbCommand(const Args& args, std::ostream& out, std::ostream& err);
+int GoldensetCommand(const Args& args, std::ostream& out, std::ostream& err);
+int ConfigCommand(const Args& args, std::ostream& out, std::ostream& err);
+
+}  // namespace dw::cli
