@@ -17,6 +17,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"run", "replay a golden set against a target, score, store, compare", RunCommand},
     {"goldenset", "publish, list, show and diff versioned golden sets", GoldensetCommand},
     {"db", "database: migrate, status, url, start/stop the embedded cluster", DbCommand},
     {"config", "validate a driftwatch.yaml and show the resolved targets", ConfigCommand},

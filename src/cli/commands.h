@@ -13,5 +13,6 @@ using Args = std::vector<std::string>;
 int DbCommand(const Args& args, std::ostream& out, std::ostream& err);
 int GoldensetCommand(const Args& args, std::ostream& out, std::ostream& err);
 int ConfigCommand(const Args& args, std::ostream& out, std::ostream& err);
+int RunCommand(const Args& args, std::ostream& out, std::ostream& err);
 
 }  // namespace dw::cli

@@ -90,11 +90,23 @@ constexpr std::array<MetricSpec, static_cast<int>(FamilyId::kCount)> kCatalogue 
      "Consecutive runs in which a change detector was in alarm.", kMetric},
 }};
 
-constexpr std::string_view kAllowedLabels[] = {
-    "golden_set", "target",        "metric",    "slice",  "golden_set_version",
-    "target_version", "failure_class", "cause", "direction", "result",
-    "verdict",    "severity",      "side",      "reason", "version",
-    "git_sha",    "le"};
+constexpr std::string_view kAllowedLabels[] = {"golden_set",
+                                               "target",
+                                               "metric",
+                                               "slice",
+                                               "golden_set_version",
+                                               "target_version",
+                                               "failure_class",
+                                               "cause",
+                                               "direction",
+                                               "result",
+                                               "verdict",
+                                               "severity",
+                                               "side",
+                                               "reason",
+                                               "version",
+                                               "git_sha",
+                                               "le"};
 
 constexpr bool CatalogueIsIndexedById() {
   for (std::size_t i = 0; i < kCatalogue.size(); ++i)

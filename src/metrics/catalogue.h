@@ -5,10 +5,10 @@
 // constant-1 metadata series.
 #pragma once
 
+#include <prometheus/metric_type.h>
+
 #include <span>
 #include <string_view>
-
-#include <prometheus/metric_type.h>
 
 namespace dw::metrics {
 

@@ -1,24 +1,47 @@
 // Text exposition (format 0.0.4) and the node_exporter textfile output.
 #pragma once
 
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
+
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "core/status.h"
 
 namespace dw::metrics {
 
-// Content-Type of SerializeText output, for an HTTP /metrics handler.
+// Content-Type of the text format, for an HTTP /metrics handler.
 inline constexpr std::string_view kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-// Renders families in the Prometheus text format 0.0.4: HELP and TYPE lines,
-// escaped label values, no timestamps, a final newline. Families without
-// samples are left out. Pure; thread-safe.
+// A label as two views; the strings must outlive the call it is passed to.
+struct LabelRef {
+  std::string_view name;
+  std::string_view value;
+};
+
+// Renders families in the text format 0.0.4: HELP and TYPE lines, escaped
+// label values, a final newline. Families without samples are left out, and
+// sample timestamps are not written (the Pushgateway rejects them). Pure;
+// thread-safe.
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
+
+// Building blocks of SerializeText for writers that stream their own state.
+
+// Appends "# HELP <name> <help>\n# TYPE <name> <type>\n" (help escaped).
+void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view help,
+                        prometheus::MetricType type);
+
+// Appends "<name><suffix>{<labels>} <value>\n" with escaped label values.
+void AppendSample(std::string& out, std::string_view name, std::string_view suffix,
+                  std::span<const LabelRef> labels, double value);
+
+// A sample value as the text format writes it: the shortest decimal that
+// reads back to the same double, or NaN, +Inf, -Inf.
+std::string FormatValue(double value);
 
 // Replaces the file at `path` with `contents` atomically: the text is written
 // to a temporary file in the same directory, flushed to disk and renamed over

@@ -30,8 +30,8 @@ inline constexpr Verdict kAllVerdicts[] = {Verdict::kImproved, Verdict::kRegress
 // How urgently a comparison result needs attention, in increasing order.
 enum class Severity { kNone, kInfo, kWarning, kCritical };
 
-inline constexpr Severity kAllSeverities[] = {Severity::kNone, Severity::kInfo,
-                                              Severity::kWarning, Severity::kCritical};
+inline constexpr Severity kAllSeverities[] = {Severity::kNone, Severity::kInfo, Severity::kWarning,
+                                              Severity::kCritical};
 
 // Stable label values: "improved", "regressed", "unchanged", "insufficient_data".
 std::string_view VerdictName(Verdict verdict);
@@ -80,8 +80,8 @@ struct MetricObservation {
   std::string metric;          // scorer / metric name, e.g. "pass_rate"
   std::string slice = "all";   // pre-declared slice name; "all" for the whole set
 
-  double value = 0;               // run mean score (pass rate for binary scores)
-  std::optional<double> ci_low;   // confidence interval of `value`
+  double value = 0;              // run mean score (pass rate for binary scores)
+  std::optional<double> ci_low;  // confidence interval of `value`
   std::optional<double> ci_high;
   std::optional<double> baseline;  // the signed-off baseline's value
   std::optional<double> delta;     // paired difference, run minus baseline

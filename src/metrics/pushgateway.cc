@@ -36,8 +36,7 @@ bool NeedsBase64(std::string_view value) {
 }
 
 std::string Segment(std::string_view label, std::string_view value) {
-  if (NeedsBase64(value))
-    return "/" + std::string(label) + "@base64/" + Base64UrlEncode(value);
+  if (NeedsBase64(value)) return "/" + std::string(label) + "@base64/" + Base64UrlEncode(value);
   return "/" + std::string(label) + "/" + std::string(value);
 }
 
@@ -92,8 +91,7 @@ Status Exchange(const PushTarget& target, const char* verb, std::string_view bod
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     std::string reason = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(rc);
-    return Fail(ErrorKind::kUnavailable,
-                std::string(verb) + " " + *url + " failed: " + reason);
+    return Fail(ErrorKind::kUnavailable, std::string(verb) + " " + *url + " failed: " + reason);
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -116,7 +114,8 @@ std::string Base64UrlEncode(std::string_view bytes) {
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     auto n = (static_cast<unsigned char>(bytes[i]) << 16) |
-             (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
+             (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+             static_cast<unsigned char>(bytes[i + 2]);
     out += kAlphabet[(n >> 18) & 63];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];

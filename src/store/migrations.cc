@@ -12,6 +12,7 @@ namespace {
 constexpr long long kMigrationLockKey = 0x44726966747761LL;  // "Driftwa"
 
 struct Parsed {
+  const char* file;
   int version;
   std::string name;
   std::string sha256;
@@ -25,7 +26,7 @@ std::vector<Parsed> ParsedMigrations() {
     int version = std::stoi(file.substr(1, file.find("__") - 1));
     std::string name = file.substr(file.find("__") + 2);
     name = name.substr(0, name.size() - 4);
-    out.push_back({version, name, Sha256Hex(m.sql), m.sql});
+    out.push_back({m.file, version, name, Sha256Hex(m.sql), m.sql});
   }
   return out;
 }
@@ -68,8 +69,7 @@ Status Validate(const std::map<int, Applied>& history, const std::vector<Parsed>
                                             "upgrade driftwatch");
     if (it->second->sha256 != applied.sha256)
       return Fail(ErrorKind::kConflict,
-                  "migration V" + std::to_string(version) + "__" + applied.name +
-                      ".sql was edited after it was applied (recorded sha256 " + applied.sha256.substr(0, 12) +
+                  "migration " + std::string(it->second->file) + " was edited after it was applied (recorded sha256 " + applied.sha256.substr(0, 12) +
                       "…, embedded " + it->second->sha256.substr(0, 12) +
                       "…); applied migrations are immutable: restore the file and add a new migration instead");
   }

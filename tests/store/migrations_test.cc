@@ -41,7 +41,7 @@ TEST(Migrate, EditedAppliedMigrationIsAHardError) {
   auto applied = Migrate(*db);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().kind, ErrorKind::kConflict);
-  EXPECT_THAT(applied.error().message, HasSubstr("V1__core_schema.sql was edited after it was applied"));
+  EXPECT_THAT(applied.error().message, HasSubstr("V0001__core_schema.sql was edited after it was applied"));
   EXPECT_FALSE(CheckSchemaCurrent(*db));
 }
 

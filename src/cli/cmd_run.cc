@@ -1,0 +1,271 @@
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/run_support.h"
+#include "core/ids.h"
+#include "core/text_table.h"
+#include "providers/provider.h"
+#include "replay/engine.h"
+#include "replay/provider_grader.h"
+#include "store/goldenset_repo.h"
+#include "store/run_repo.h"
+
+namespace po = boost::program_options;
+
+namespace dw::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void OnInterrupt(int) { g_cancel.store(true); }
+
+class StoreCaseSource : public replay::CaseSource {
+ public:
+  explicit StoreCaseSource(std::unique_ptr<store::CaseCursor> cursor) : cursor_(std::move(cursor)) {}
+  Result<std::vector<GoldenCase>> Next() override { return cursor_->Next(); }
+
+ private:
+  std::unique_ptr<store::CaseCursor> cursor_;
+};
+
+class StoreSink : public replay::ResultSink {
+ public:
+  explicit StoreSink(std::unique_ptr<store::ResultWriter> writer) : writer_(std::move(writer)) {}
+  Status Add(ReplayResult result) override { return writer_->Add(std::move(result)); }
+  Status Flush() override { return writer_->Flush(); }
+
+ private:
+  std::unique_ptr<store::ResultWriter> writer_;
+};
+
+// Progress on stderr: a redrawn bar on a terminal, a line every 5 s otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(std::ostream& err, bool quiet) : err_(err), quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+  void Update(const replay::Progress& p) {
+    if (quiet_) return;
+    double rate = p.elapsed_seconds > 0 ? static_cast<double>(p.done) / p.elapsed_seconds : 0;
+    double eta = rate > 0 && p.total > p.done ? static_cast<double>(p.total - p.done) / rate : 0;
+    std::string counts = std::to_string(p.done) + "/" + std::to_string(p.total);
+    std::string tail = "  " + FormatFixed(rate, 0) + "/s  ETA " + FormatFixed(eta, 0) + "s  fail " +
+                       std::to_string(p.failed_assertions) + "  errors " + std::to_string(p.failures) + "  $" +
+                       FormatFixed(p.cost_usd, 4);
+    if (tty_) {
+      int width = 30;
+      int filled = p.total ? static_cast<int>(width * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0;
+      err_ << "\r[" << std::string(static_cast<size_t>(std::min(filled, width)), '#')
+           << std::string(static_cast<size_t>(width - std::min(filled, width)), '.') << "] " << counts << tail
+           << "   " << std::flush;
+      drawn_ = true;
+    } else if (p.elapsed_seconds - last_line_ >= 5.0 || (p.total && p.done == p.total && !final_printed_)) {
+      last_line_ = p.elapsed_seconds;
+      final_printed_ = p.total && p.done == p.total;
+      err_ << "progress " << counts << tail << "\n";
+    }
+  }
+  void Finish() {
+    if (drawn_) err_ << "\n";
+  }
+
+ private:
+  std::ostream& err_;
+  bool quiet_;
+  bool tty_;
+  bool drawn_ = false;
+  bool final_printed_ = false;
+  double last_line_ = 0;
+};
+
+}  // namespace
+
+int RunCommand(const Args& args, std::ostream& out, std::ostream& err) {
+  const std::string usage =
+      "driftwatch run --goldenset NAME[@VERSION] --target NAME [--repeat K] [--concurrency N] [--budget USD]\n"
+      "       driftwatch run --resume RUN_ID";
+  GlobalOptions global;
+  RunRequest request;
+  po::options_description desc("run options");
+  AddGlobalOptions(desc, global);
+  desc.add_options()("goldenset,g", po::value(&request.goldenset), "golden set NAME or NAME@VERSION (default: latest)")(
+      "target,t", po::value(&request.target), "target name from the config")(
+      "repeat,r", po::value(&request.repeats)->default_value(1), "repeats per case (1-100)")(
+      "concurrency,j", po::value(&request.concurrency)->default_value(0),
+      "calls in flight (default: the target's, else the config's)")(
+      "budget", po::value(&request.budget_usd), "stop cleanly once this many USD are spent")(
+      "resume", po::value(&request.resume_run), "resume an interrupted run: redo only what is missing")(
+      "no-compare", po::bool_switch(&request.no_compare), "do not compare with the signed-off baseline")(
+      "push", po::value(&request.push_url), "push metrics to this Pushgateway URL when done");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  int code = 0;
+  if (!ParseCommandLine(args, usage, desc, pos, vm, out, err, code)) return code;
+  Context ctx(global, out, err);
+  if (vm.count("budget")) request.has_budget = true;
+  g_cancel.store(false);
+  struct sigaction action {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  auto result = ExecuteRun(ctx, request, &g_cancel);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  if (!result) return ReportError(err, result.error());
+  PrintRunResult(ctx, *result);
+  return result->exit_code;
+}
+
+Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std::atomic<bool>* cancel) {
+  auto cfg = ctx.Config();
+  if (!cfg) return Fail(cfg.error());
+  auto db = ctx.Database();
+  if (!db) return Fail(db.error());
+  auto url = ctx.DatabaseUrl();
+  if (!url) return Fail(url.error());
+
+  store::RunInfo run;
+  const config::TargetConfig* target = nullptr;
+  if (!request.resume_run.empty()) {
+    auto found = store::GetRun(**db, request.resume_run);
+    if (!found) return Fail(found.error());
+    run = *found;
+    auto it = (*cfg)->targets.find(run.target);
+    if (it == (*cfg)->targets.end())
+      return Fail(ErrorKind::kInvalidInput, "run " + run.id + " used target '" + run.target +
+                                                "', which is no longer in the config");
+    if (it->second.VersionHash() != run.target_version_hash)
+      return Fail(ErrorKind::kConflict, "target '" + run.target + "' changed since run " + run.id.substr(0, 8) +
+                                            " started (version " + run.target_version_hash.substr(0, 12) + " → " +
+                                            it->second.VersionHash().substr(0, 12) +
+                                            "); start a new run instead of resuming");
+    target = &it->second;
+    if (auto s = store::ReopenRun(**db, run.id, ctx.user()); !s) return Fail(s.error());
+  } else {
+    if (request.goldenset.empty() || request.target.empty())
+      return Fail(ErrorKind::kInvalidInput, "run needs --goldenset NAME[@VERSION] and --target NAME (or --resume RUN)");
+    if (request.repeats < 1 || request.repeats > 100)
+      return Fail(ErrorKind::kInvalidInput, "--repeat must be between 1 and 100");
+    auto it = (*cfg)->targets.find(request.target);
+    if (it == (*cfg)->targets.end()) {
+      std::string names;
+      for (const auto& [n, t] : (*cfg)->targets) names += (names.empty() ? "" : ", ") + n;
+      return Fail(ErrorKind::kInvalidInput, "unknown target '" + request.target + "' in " + (*cfg)->path +
+                                                "; defined targets: " + names);
+    }
+    target = &it->second;
+    auto ref = store::ParseVersionRef(request.goldenset);
+    if (!ref) return Fail(ref.error());
+    auto version = store::FindVersion(**db, ref->first, ref->second);
+    if (!version) return Fail(version.error());
+    store::RunSpec spec;
+    spec.run_id = NewUuid();
+    spec.golden_set_version_id = version->id;
+    spec.target_name = target->name;
+    spec.target_version_hash = target->VersionHash();
+    spec.target_provider = target->provider;
+    spec.target_model = target->model;
+    spec.target_spec = target->ToJson();
+    spec.scorer_name = "driftwatch-assertions";
+    spec.scorer_spec = ScorerSpec(**cfg);
+    spec.repeats = request.repeats;
+    spec.trigger = request.trigger;
+    spec.schedule_name = request.schedule_name;
+    spec.requested_by = ctx.user();
+    spec.runner_build = BuildId();
+    spec.runner_host = HostName();
+    int concurrency = request.concurrency > 0 ? request.concurrency
+                                              : (target->concurrency > 0 ? target->concurrency : (*cfg)->concurrency);
+    spec.settings = {{"concurrency", concurrency}};
+    if (request.has_budget) spec.settings["budget_usd"] = request.budget_usd;
+    else if (target->budget_usd) spec.settings["budget_usd"] = *target->budget_usd;
+    auto created = store::CreateRun(**db, spec);
+    if (!created) return Fail(created.error());
+    run = *created;
+  }
+
+  auto version = store::FindVersion(**db, run.golden_set, run.golden_set_version);
+  if (!version) return Fail(version.error());
+  auto completed = store::CompletedKeys(**db, run.id);
+  if (!completed) return Fail(completed.error());
+
+  boost::asio::io_context io;
+  auto provider = providers::MakeProvider(*target, io);
+  if (!provider) return Fail(provider.error());
+  std::unique_ptr<replay::ProviderGrader> grader;
+  {
+    const auto& scorers = (*cfg)->scorers;
+    const config::TargetConfig* judge =
+        scorers.judge_target.empty() ? nullptr : &(*cfg)->targets.at(scorers.judge_target);
+    const config::TargetConfig* embeddings =
+        scorers.embeddings_target.empty() ? nullptr : &(*cfg)->targets.at(scorers.embeddings_target);
+    auto made = replay::ProviderGrader::Create(judge, embeddings);
+    if (!made) return Fail(made.error());
+    grader = std::move(*made);
+  }
+  auto cursor = store::CaseCursor::Open(*url, version->id);
+  if (!cursor) return Fail(cursor.error());
+  auto writer = store::ResultWriter::Open(*url, run.id);
+  if (!writer) return Fail(writer.error());
+  StoreCaseSource source(std::move(*cursor));
+  StoreSink sink(std::move(*writer));
+
+  replay::ReplayOptions options;
+  options.repeats = run.repeats;
+  options.concurrency = run.settings.value("concurrency", 16);
+  if (run.settings.contains("budget_usd")) options.budget_usd = run.settings["budget_usd"].get<double>();
+  options.run_salt = run.run_salt;
+  options.total_cases = static_cast<size_t>(version->case_count);
+  options.completed = &*completed;
+  options.cancel = cancel;
+  options.grader = grader.get();
+  ProgressPrinter printer(ctx.err(), ctx.options().quiet || ctx.format() == OutputFormat::kJson);
+  options.on_progress = [&printer](const replay::Progress& p) { printer.Update(p); };
+
+  auto started = std::chrono::steady_clock::now();
+  auto outcome = replay::RunReplay(source, **provider, io, sink, options);
+  printer.Finish();
+  double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!outcome) {
+    // Everything already committed stays; the run can be resumed.
+    (void)store::FinishRun(**db, run.id, "failed", nlohmann::json::object(), outcome.error().message, ctx.user());
+    return Fail(ErrorKind::kUnavailable, "run " + run.id + " failed: " + outcome.error().message +
+                                             "\nstored results are kept; resume with: driftwatch run --resume " +
+                                             run.id.substr(0, 8));
+  }
+  RunResult result;
+  result.run_id = run.id;
+  result.golden_set = run.golden_set + "@" + std::to_string(run.golden_set_version);
+  result.target = run.target;
+  result.duration_seconds = duration;
+  // A resumed run's summary covers every stored result, not only this session.
+  auto all = store::LoadResults(**db, run.id, true);
+  if (!all) return Fail(all.error());
+  for (const auto& r : *all) result.summary.Add(r);
+  result.cancelled = outcome->cancelled;
+  result.budget_exhausted = outcome->budget_exhausted;
+  nlohmann::json summary_json = result.summary.ToJson(duration);
+  summary_json["budget_exhausted"] = result.budget_exhausted;
+  std::string status = result.cancelled ? "cancelled" : "done";
+  if (auto s = store::FinishRun(**db, run.id, status, summary_json, "", ctx.user()); !s) return Fail(s.error());
+  if (!result.cancelled && !request.no_compare) {
+    if (auto s = CompareWithBaseline(ctx, run, result); !s) return Fail(s.error());
+  }
+  if (!request.push_url.empty() || !(*cfg)->metrics.textfile_path.empty()) {
+    if (auto s = ExportRunMetrics(ctx, run, result, request.push_url); !s) {
+      ctx.Warn("results are stored, but exporting metrics failed: " + s.error().message);
+      result.export_error = s.error().message;
+    }
+  }
+  result.exit_code = result.cancelled ? kExitRuntimeFailure : (result.critical_regression ? kExitRegression : kExitOk);
+  return result;
+}
+
+}  // namespace dw::cli

@@ -1,0 +1,37 @@
+// A small JSONPath subset for pulling values out of provider responses:
+// "$.choices[0].message.content", "$['odd key'].x", "$.items[-1]".
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace dw::providers {
+
+// A parsed path: a "$" root followed by steps `.name`, `['name']`,
+// `["name"]` and `[index]` (negative indexes count from the end). The
+// leading "$" may be omitted ("a.b[0]"). Immutable; thread-safe.
+class JsonPath {
+ public:
+  // kInvalidInput naming the offending position for malformed paths.
+  static Result<JsonPath> Parse(std::string_view text);
+
+  // The value at the path, or nullptr if any step does not exist. The
+  // pointer refers into `root`.
+  const nlohmann::json* Find(const nlohmann::json& root) const;
+
+  bool is_root() const { return steps_.empty(); }
+  const std::string& text() const { return text_; }
+
+ private:
+  using Step = std::variant<std::string, long long>;
+  std::string text_;
+  std::vector<Step> steps_;
+};
+
+}  // namespace dw::providers

@@ -1,0 +1,76 @@
+// Helpers for the metrics tests that talk to real programs: promtool and the
+// Pushgateway, always on 127.0.0.1.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dw::metrics::testing {
+
+// Exit status and combined stdout+stderr of a finished command.
+struct CommandResult {
+  int exit_code = -1;  // -1 if it could not be run or was killed by a signal
+  std::string output;
+};
+
+// Runs `argv` with `input` on stdin and waits for it to finish.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,
+                         const std::filesystem::path& work_dir);
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreeLoopbackPort();
+
+// Status (0 on a transport failure) and body of an HTTP request.
+struct HttpResponse {
+  long status = 0;
+  std::string content_type;
+  std::string body;
+};
+HttpResponse HttpGet(const std::string& url);
+
+// A background process with stdout/stderr in `log`; SIGTERM and reap on
+// destruction.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& log);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool running() const { return pid_ > 0; }
+  // Sends SIGTERM and waits (at most 5 s, then SIGKILL).
+  void Stop();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A Pushgateway on a free loopback port in `dir`, ready when constructed
+// (or `ready()` is false and `log()` says why).
+class Pushgateway {
+ public:
+  explicit Pushgateway(const std::filesystem::path& dir);
+
+  bool ready() const { return ready_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const;
+  // The samples on the gateway's own /metrics that start with `prefix`.
+  std::vector<std::string> Samples(const std::string& prefix) const;
+  void Stop() { process_->Stop(); }
+
+ private:
+  std::filesystem::path log_path_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+  bool ready_ = false;
+};
+
+// Polls `url` until it answers HTTP 200 or `timeout` passes.
+bool WaitUntilReady(const std::string& url, std::chrono::milliseconds timeout);
+
+}  // namespace dw::metrics::testing
