@@ -18,6 +18,12 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", "replay a golden set against a target, score, store, compare", RunCommand},
+    {"compare", "paired statistical comparison of two runs (or a run and its baseline)", CompareCommand},
+    {"report", "show a stored run: table, JSON or JUnit XML; --list for recent runs", ReportCommand},
+    {"review", "sign-off: request, approve, reject, waive, list, show", ReviewCommand},
+    {"target", "history of a target's baseline and production moves", TargetCommand},
+    {"audit", "verify, checkpoint (Ed25519) and export the audit chain", AuditCommand},
+    {"demo", "end-to-end demo on the embedded database and simulated model", DemoCommand},
     {"goldenset", "publish, list, show and diff versioned golden sets", GoldensetCommand},
     {"db", "database: migrate, status, url, start/stop the embedded cluster", DbCommand},
     {"config", "validate a driftwatch.yaml and show the resolved targets", ConfigCommand},

@@ -14,5 +14,11 @@ int DbCommand(const Args& args, std::ostream& out, std::ostream& err);
 int GoldensetCommand(const Args& args, std::ostream& out, std::ostream& err);
 int ConfigCommand(const Args& args, std::ostream& out, std::ostream& err);
 int RunCommand(const Args& args, std::ostream& out, std::ostream& err);
+int CompareCommand(const Args& args, std::ostream& out, std::ostream& err);
+int ReportCommand(const Args& args, std::ostream& out, std::ostream& err);
+int ReviewCommand(const Args& args, std::ostream& out, std::ostream& err);
+int TargetCommand(const Args& args, std::ostream& out, std::ostream& err);
+int AuditCommand(const Args& args, std::ostream& out, std::ostream& err);
+int DemoCommand(const Args& args, std::ostream& out, std::ostream& err);
 
 }  // namespace dw::cli

@@ -49,6 +49,9 @@ class Context {
   // else the embedded cluster under the config's data_dir.
   Result<store::Database*> Database();
 
+  // Uses `config` instead of loading one (the demo's built-in targets).
+  void SetConfig(config::Config config) { config_ = std::make_unique<config::Config>(std::move(config)); }
+
   // The connection string Database() would use, starting the embedded
   // cluster if needed but not migrating.
   Result<std::string> DatabaseUrl();

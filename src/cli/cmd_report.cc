@@ -1,0 +1,209 @@
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/run_support.h"
+#include "core/text_table.h"
+#include "replay/summary.h"
+#include "store/comparison_repo.h"
+#include "store/run_repo.h"
+
+namespace po = boost::program_options;
+
+namespace dw::cli {
+namespace {
+
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') out += "&#xFFFD;";
+        else out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string Truncate(const std::string& s, size_t n) {
+  std::string flat;
+  for (char c : s) flat += (c == '\n' || c == '\t') ? ' ' : c;
+  return flat.size() <= n ? flat : flat.substr(0, n) + "…";
+}
+
+void WriteJunit(std::ostream& out, const store::RunInfo& run, const std::vector<ReplayResult>& results,
+                const replay::RunSummary& summary) {
+  size_t failures = summary.count(Outcome::kFail);
+  size_t errors = summary.results() - summary.count(Outcome::kPass) - failures;
+  double seconds = 0;
+  for (const auto& r : results) seconds += r.latency_ms / 1000.0;
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<testsuites name=\"driftwatch\" tests=\"" << results.size() << "\" failures=\"" << failures
+      << "\" errors=\"" << errors << "\">\n"
+      << "  <testsuite name=\"" << XmlEscape(run.golden_set + "@" + std::to_string(run.golden_set_version) + " on " +
+                                             run.target)
+      << "\" tests=\"" << results.size() << "\" failures=\"" << failures << "\" errors=\"" << errors
+      << "\" time=\"" << seconds << "\" id=\"" << run.id << "\">\n";
+  for (const auto& r : results) {
+    out << "    <testcase classname=\"" << XmlEscape(run.golden_set) << "\" name=\""
+        << XmlEscape(r.case_id + (run.repeats > 1 ? " #" + std::to_string(r.repeat) : "")) << "\" time=\""
+        << r.latency_ms / 1000.0 << "\"";
+    if (r.outcome == Outcome::kPass) {
+      out << "/>\n";
+      continue;
+    }
+    out << ">\n";
+    std::string detail;
+    for (const auto& s : r.scores)
+      if (s.passed && !*s.passed) detail += s.scorer + ": " + s.reason + "\n";
+    if (r.outcome == Outcome::kFail)
+      out << "      <failure type=\"assertion\" message=\"" << XmlEscape(Truncate(detail, 300)) << "\">"
+          << XmlEscape(detail + "output: " + r.output) << "</failure>\n";
+    else
+      out << "      <error type=\"" << OutcomeName(r.outcome) << "\" message=\""
+          << XmlEscape(Truncate(r.error_detail, 300)) << "\">" << XmlEscape(r.error_detail) << "</error>\n";
+    out << "    </testcase>\n";
+  }
+  out << "  </testsuite>\n</testsuites>\n";
+}
+
+}  // namespace
+
+int ReportCommand(const Args& args, std::ostream& out, std::ostream& err) {
+  const std::string usage = "driftwatch report RUN [--format table|json|junit] [--failures N]\n"
+                            "       driftwatch report --list [--goldenset NAME] [--target NAME]";
+  GlobalOptions global;
+  std::string run_ref, gs_filter, target_filter;
+  bool list = false;
+  int max_failures = 20;
+  po::options_description desc("report options");
+  AddGlobalOptions(desc, global);
+  desc.add_options()("run", po::value(&run_ref), "run id or unique prefix")(
+      "list", po::bool_switch(&list), "list recent runs")("goldenset", po::value(&gs_filter), "filter for --list")(
+      "target", po::value(&target_filter), "filter for --list")(
+      "failures", po::value(&max_failures)->default_value(20), "failing cases to show in table format");
+  po::positional_options_description pos;
+  pos.add("run", 1);
+  po::variables_map vm;
+  int code = 0;
+  if (!ParseCommandLine(args, usage, desc, pos, vm, out, err, code)) return code;
+  bool junit = global.format == "junit";
+  if (junit) global.format = "table";
+  if (global.format != "table" && global.format != "json") {
+    err << "driftwatch: --format must be table, json or junit (got '" << global.format << "')\n";
+    return kExitBadInput;
+  }
+  Context ctx(global, out, err);
+  auto db = ctx.Database();
+  if (!db) return ReportError(err, db.error());
+  if (list) {
+    auto runs = store::ListRuns(**db, gs_filter, target_filter, 50);
+    if (!runs) return ReportError(err, runs.error());
+    if (ctx.format() == OutputFormat::kJson) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& r : *runs)
+        arr.push_back({{"run_id", r.id}, {"golden_set", r.golden_set}, {"version", r.golden_set_version},
+                       {"target", r.target}, {"status", r.status}, {"created_at", r.created_at},
+                       {"pass_rate", r.summary.is_object() ? r.summary.value("pass_rate", nlohmann::json()) : nullptr}});
+      out << arr.dump(2) << "\n";
+    } else {
+      TextTable table({"RUN", "GOLDEN SET", "TARGET", "STATUS", "PASS RATE", "RESULTS", "CREATED"});
+      for (const auto& r : *runs) {
+        std::string rate = r.summary.is_object() && r.summary["pass_rate"].is_number()
+                               ? FormatFixed(100 * r.summary["pass_rate"].get<double>(), 1) + "%"
+                               : "-";
+        std::string n = r.summary.is_object() ? std::to_string(r.summary.value("results", 0)) : "-";
+        table.AddRow({r.id.substr(0, 8), r.golden_set + "@" + std::to_string(r.golden_set_version), r.target,
+                      r.status, rate, n, r.created_at});
+      }
+      out << table.Render();
+    }
+    return kExitOk;
+  }
+  if (run_ref.empty()) {
+    err << "driftwatch: report needs a RUN id (or --list)\nusage: " << usage << "\n";
+    return kExitBadInput;
+  }
+  auto run = store::GetRun(**db, run_ref);
+  if (!run) return ReportError(err, run.error());
+  auto results = store::LoadResults(**db, run->id, true);
+  if (!results) return ReportError(err, results.error());
+  replay::RunSummary summary;
+  for (const auto& r : *results) summary.Add(r);
+  double duration = run->summary.is_object() ? run->summary.value("duration_seconds", 0.0) : 0.0;
+  auto comparison = store::LatestComparisonFor(**db, run->id);
+  if (!comparison) return ReportError(err, comparison.error());
+  if (junit) {
+    WriteJunit(out, *run, *results, summary);
+    return kExitOk;
+  }
+  if (ctx.format() == OutputFormat::kJson) {
+    nlohmann::json j = {{"run_id", run->id},
+                        {"golden_set", run->golden_set},
+                        {"golden_set_version", run->golden_set_version},
+                        {"manifest_sha256", run->manifest_sha256},
+                        {"target", run->target},
+                        {"target_version", run->target_version_hash},
+                        {"model", run->target_model},
+                        {"status", run->status},
+                        {"repeats", run->repeats},
+                        {"requested_by", run->requested_by},
+                        {"created_at", run->created_at},
+                        {"finished_at", run->finished_at},
+                        {"summary", summary.ToJson(duration)}};
+    nlohmann::json cases = nlohmann::json::array();
+    for (const auto& r : *results) {
+      nlohmann::json c = {{"case_id", r.case_id}, {"repeat", r.repeat}, {"outcome", OutcomeName(r.outcome)},
+                          {"score", r.score ? nlohmann::json(*r.score) : nlohmann::json()},
+                          {"output", r.output}, {"latency_ms", r.latency_ms}, {"request_sha256", r.request_hash},
+                          {"input_tokens", r.input_tokens}, {"output_tokens", r.output_tokens},
+                          {"cost_usd", r.cost_usd}, {"attempts", r.attempts}, {"provider_model", r.provider_model},
+                          {"fingerprint", r.fingerprint}, {"finish_reason", r.finish_reason},
+                          {"error_detail", r.error_detail}};
+      nlohmann::json scores = nlohmann::json::array();
+      for (const auto& s : r.scores)
+        scores.push_back({{"scorer", s.scorer}, {"value", s.value ? nlohmann::json(*s.value) : nlohmann::json()},
+                          {"passed", s.passed ? nlohmann::json(*s.passed) : nlohmann::json()},
+                          {"weight", s.weight}, {"reason", s.reason}});
+      c["scores"] = scores;
+      cases.push_back(std::move(c));
+    }
+    j["results"] = cases;
+    if (*comparison) j["comparison"] = **comparison;
+    out << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  out << "run         " << run->id << " (" << run->status << ")\n"
+      << "golden set  " << run->golden_set << "@" << run->golden_set_version << "  manifest "
+      << run->manifest_sha256.substr(0, 16) << "…\n"
+      << "target      " << run->target << "  model " << run->target_model << "  version "
+      << run->target_version_hash.substr(0, 12) << "\n"
+      << "requested   " << run->created_at << " by " << run->requested_by << "\n"
+      << summary.ToText(duration);
+  TextTable failing({"CASE", "REPEAT", "OUTCOME", "WHY", "OUTPUT"});
+  for (const auto& r : *results) {
+    if (r.outcome == Outcome::kPass || static_cast<int>(failing.size()) >= max_failures) continue;
+    std::string why = r.error_detail;
+    for (const auto& s : r.scores)
+      if (s.passed && !*s.passed && why.empty()) why = s.scorer + ": " + s.reason;
+    failing.AddRow({r.case_id, std::to_string(r.repeat), std::string(OutcomeName(r.outcome)), Truncate(why, 50),
+                    Truncate(r.output, 40)});
+  }
+  if (failing.size() > 0) out << "\nnot passing (first " << failing.size() << "):\n" << failing.Render();
+  if (*comparison)
+    out << "\nlatest comparison: verdict " << (**comparison).value("verdict", "") << " (severity "
+        << (**comparison).value("severity", "") << ") against baseline run "
+        << (**comparison).value("baseline_run_id", "").substr(0, 8) << "\n";
+  return kExitOk;
+}
+
+}  // namespace dw::cli
