@@ -114,7 +114,7 @@ def nice_ticks(low, high, count=5):
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = min((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), default=raw)
-    first = math.floor(low / step) * step
+    first = math.floor(low / step + 1e-9) * step
     ticks, value = [], first
     while True:
         ticks.append(round(value, 12))
@@ -157,7 +157,8 @@ def render_svg(series, title, unit, y_min=None, y_max=None, thresholds=(), band=
     for i in range(6):
         t = t0 + span * i / 5
         label = dt.datetime.fromtimestamp(t).strftime(fmt)
-        svg.append(f'<text x="{x(t):.1f}" y="{TOP + ph + 18}" fill="{MUTED}" text-anchor="middle">{label}</text>')
+        anchor = "start" if i == 0 else "end" if i == 5 else "middle"
+        svg.append(f'<text x="{x(t):.1f}" y="{TOP + ph + 18}" fill="{MUTED}" text-anchor="{anchor}">{label}</text>')
     for value in thresholds:
         svg.append(f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                    f'stroke="#f2495c" stroke-dasharray="6 4"/>')
