@@ -157,3 +157,19 @@ TEST(LoadConfig, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace dw::config
+
+namespace dw::config {
+namespace {
+
+TEST(ExampleConfig, ShippedExampleValidatesWhenItsVariablesAreSet) {
+  setenv("INTERNAL_LLM_TOKEN", "test-token", 1);
+  auto config = LoadConfig(std::string(DRIFTWATCH_SOURCE_DIR) + "/config/driftwatch.example.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->targets.size(), 5u);
+  EXPECT_EQ(config->targets.at("in-house").http.headers.at("Authorization"), "Bearer test-token");
+  EXPECT_EQ(config->schedules.at("nightly-faq").timezone, "Europe/Paris");
+  EXPECT_EQ(config->scorers.judge_target, "judge");
+}
+
+}  // namespace
+}  // namespace dw::config
