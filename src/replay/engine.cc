@@ -1,5 +1,6 @@
 #include "replay/engine.h"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -131,7 +132,9 @@ class Engine {
     }
     if (entry->compiled->NeedsGrader()) {
       if (!pool_) pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, options_.scoring_threads));
-      boost::asio::post(*pool_, [this, entry, repeat, call = std::move(call)]() mutable {
+      // The guard keeps io_.run() alive until the scored result is posted back.
+      auto guard = boost::asio::make_work_guard(io_);
+      boost::asio::post(*pool_, [this, entry, repeat, call = std::move(call), guard = std::move(guard)]() mutable {
         auto score = Score(*entry, call);
         boost::asio::post(io_, [this, entry, repeat, call = std::move(call), score = std::move(score)]() {
           Complete(MakeResult(entry->golden_case, repeat, call, score));
