@@ -145,8 +145,8 @@ TEST(CompareCommand, DriftedTargetIsACriticalRegressionWithExitCodeOne) {
   EXPECT_EQ(cli.Run("compare --baseline " + base + " --candidate " + cand + " --format json", &out), 1) << out;
   EXPECT_THAT(out, HasSubstr("\"verdict\": \"regressed\""));
   EXPECT_EQ(tdb.Query("SELECT severity FROM run.comparison"), "critical");
-  EXPECT_EQ(tdb.Query("SELECT count(*) > 0 FROM run.comparison_row WHERE metric = 'pass_rate' AND slice = 'all' "
-                      "AND b IS NOT NULL"),
+  EXPECT_EQ(tdb.Query("SELECT n FROM run.comparison_row WHERE metric = 'pass_rate' AND slice = 'all'"), "120");
+  EXPECT_EQ(tdb.Query("SELECT p_value < 0.01 FROM run.comparison_row WHERE metric = 'pass_rate' AND slice = 'all'"),
             "t");
 }
 
