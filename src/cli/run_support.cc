@@ -289,8 +289,8 @@ Status ExportRunMetrics(Context& ctx, const store::RunInfo& run, const RunResult
   auto to_verdict = [](const std::string& v) {
     return metrics::ParseVerdict(v == "changed" ? "unchanged" : v).value_or(metrics::Verdict::kInsufficientData);
   };
-  if (result.comparison && result.comparison->contains("results")) {
-    for (const auto& row : (*result.comparison)["results"]) {
+  if (result.comparison && result.comparison->contains("metrics")) {
+    for (const auto& row : (*result.comparison)["metrics"]) {
       if (!row.value("n", 0) || !row["candidate"].is_number()) continue;
       metrics::MetricObservation m;
       m.golden_set = obs.golden_set;

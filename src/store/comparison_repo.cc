@@ -38,8 +38,8 @@ Result<long long> SaveComparison(Database& db, const ComparisonRecord& record) {
                          std::vector<std::string>{"comparison_id", "metric", "slice", "kind", "n", "n_missing",
                                                   "baseline", "candidate", "delta", "ci_low", "ci_high", "p_value",
                                                   "q_value", "test", "b", "c", "verdict", "severity", "detail"});
-    if (record.result.contains("results")) {
-      for (const auto& r : record.result["results"]) {
+    if (record.result.contains("metrics")) {
+      for (const auto& r : record.result["metrics"]) {
         std::string test = r.contains("test") && r["test"].is_object() ? r["test"].value("name", "") : "";
         rows << std::make_tuple(id, r.value("metric", ""), r.value("slice", "all"), r.value("kind", ""),
                                 r.value("n", 0), r.value("n_missing", 0), Num(r, "baseline"), Num(r, "candidate"),

@@ -20,7 +20,7 @@ struct ComparisonRecord {
   std::string severity;
   std::string seed;
   nlohmann::json policy;
-  nlohmann::json result;  // full comparison JSON; its "results" array becomes rows
+  nlohmann::json result;  // full comparison JSON; its "metrics" array becomes rows
   std::string computed_by;
   std::string created_by;
 };
