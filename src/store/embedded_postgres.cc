@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -86,9 +88,10 @@ Status ChownTree(const fs::path& dir, const passwd* user) {
   std::error_code ec;
   if (chown(dir.c_str(), user->pw_uid, user->pw_gid) != 0)
     return Fail(ErrorKind::kUnavailable, "cannot give " + dir.string() + " to user " + user->pw_name);
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (lchown(it->path().c_str(), user->pw_uid, user->pw_gid) != 0)
+  // Only the cluster's own top-level entries: a running server creates and
+  // removes files below data/ at any moment, and owns them already.
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (lchown(it->path().c_str(), user->pw_uid, user->pw_gid) != 0 && errno != ENOENT)
       return Fail(ErrorKind::kUnavailable, "cannot give " + it->path().string() + " to user " + user->pw_name);
   }
   return Ok();
