@@ -300,9 +300,10 @@ void ResultWriter::Loop() {
       return stop_ || failure_ || queue_.size() >= batch_rows_ || (flush_requested_ && !queue_.empty());
     });
     if (failure_) {
+      // Add() and Flush() report the failure; nothing more is written.
       cv_.notify_all();
-      if (stop_) return;
-      continue;
+      cv_.wait(lock, [&] { return stop_; });
+      return;
     }
     if (queue_.empty()) {
       cv_.notify_all();
