@@ -9,7 +9,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-const nlohmann::json* Lookup(const nlohmann::json& vars, std::string_view path) {
+}  // namespace
+
+const nlohmann::json* LookupVar(const nlohmann::json& vars, std::string_view path) {
   const nlohmann::json* node = &vars;
   while (!path.empty()) {
     size_t dot = path.find('.');
@@ -34,8 +36,6 @@ const nlohmann::json* Lookup(const nlohmann::json& vars, std::string_view path) 
   return node;
 }
 
-}  // namespace
-
 Result<std::string> RenderTemplate(std::string_view text, const nlohmann::json& vars) {
   std::string out;
   out.reserve(text.size() + 32);
@@ -51,7 +51,7 @@ Result<std::string> RenderTemplate(std::string_view text, const nlohmann::json& 
       return Fail(ErrorKind::kInvalidInput, "unclosed '{{' in template at offset " + std::to_string(open));
     out.append(text.substr(pos, open - pos));
     std::string_view name = Trim(text.substr(open + 2, close - open - 2));
-    const nlohmann::json* value = Lookup(vars, name);
+    const nlohmann::json* value = LookupVar(vars, name);
     if (value == nullptr)
       return Fail(ErrorKind::kInvalidInput, "template references {{" + std::string(name) + "}} but no such var is set");
     if (value->is_string())

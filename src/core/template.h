@@ -18,6 +18,10 @@ namespace dw {
 // Thread-safe, pure.
 Result<std::string> RenderTemplate(std::string_view text, const nlohmann::json& vars);
 
+// The value at a dotted path ("a.b.0") in `vars`, or nullptr when any step
+// is missing. Objects are indexed by key, arrays by decimal index.
+const nlohmann::json* LookupVar(const nlohmann::json& vars, std::string_view path);
+
 // The variable names a template references, in order of first use.
 std::vector<std::string> TemplateVariables(std::string_view text);
 

@@ -21,38 +21,13 @@ std::string_view SolePlaceholder(std::string_view text) {
   return Trim(inner);
 }
 
-const nlohmann::json* Lookup(const nlohmann::json& vars, std::string_view path) {
-  const nlohmann::json* node = &vars;
-  while (!path.empty()) {
-    size_t dot = path.find('.');
-    std::string_view part = path.substr(0, dot);
-    path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
-    if (node->is_object()) {
-      auto it = node->find(part);
-      if (it == node->end()) return nullptr;
-      node = &*it;
-    } else if (node->is_array()) {
-      size_t index = 0;
-      for (char c : part) {
-        if (c < '0' || c > '9') return nullptr;
-        index = index * 10 + static_cast<size_t>(c - '0');
-      }
-      if (part.empty() || index >= node->size()) return nullptr;
-      node = &(*node)[index];
-    } else {
-      return nullptr;
-    }
-  }
-  return node;
-}
-
 Status RenderInPlace(nlohmann::json& node, const nlohmann::json& vars) {
   if (node.is_string()) {
     const auto& text = node.get_ref<const std::string&>();
     if (!HasTemplate(text)) return Ok();
     std::string_view sole = SolePlaceholder(text);
     if (!sole.empty()) {
-      const nlohmann::json* value = Lookup(vars, sole);
+      const nlohmann::json* value = LookupVar(vars, sole);
       if (value != nullptr && !value->is_string()) {
         node = *value;
         return Ok();
