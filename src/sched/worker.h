@@ -1,0 +1,154 @@
+// Workers: threads that claim jobs from the queue (sched/job_queue.h), keep
+// their leases alive and hand each job to a JobRunner.
+//
+// The runner is an interface so that this module does not depend on the
+// replay machinery: `driftwatch serve` implements it with cli::ExecuteRun,
+// tests plug in fakes. Each job runs with a fenced database URL: the
+// database refuses its writes once the worker has lost the lease (see
+// migrations/V0004__jobs.sql), so a worker that stalls past its lease can
+// never overwrite the work of the worker that took the job over.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "core/status.h"
+#include "sched/job_queue.h"
+#include "sched/log.h"
+
+namespace dw::sched {
+
+// What a runner gets besides the job.
+struct JobContext {
+  // The service's database URL with this attempt's fencing settings: every
+  // connection the runner opens for the job must use it.
+  std::string database_url;
+  // Becomes true when the worker drains (SIGTERM) or loses the lease. The
+  // runner then stops starting new work, lets in-flight calls finish, and
+  // returns promptly with JobOutcome::cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+  std::string worker_id;
+  Lease lease;
+  // The configuration in force when the job was claimed (null when the pool
+  // has no config source).
+  std::shared_ptr<const config::Config> config;
+};
+
+struct JobOutcome {
+  bool cancelled = false;  // stopped early on `cancel`: the job is unfinished
+  std::string run_id;      // the run it created or resumed, if any
+  std::string detail;      // one line for the log
+};
+
+// Performs jobs. Implementations must be safe to call from several worker
+// threads at once. A job may be a retry of an earlier attempt (Job::attempts
+// > 1) whose run (Job::run_id) already holds some results: resume it, and
+// never write a result twice. Errors of kind kUnavailable or kInternal are
+// retried (up to the job's max_attempts, with exponential backoff); every
+// other kind fails the job at once with the error as its reason.
+class JobRunner {
+ public:
+  virtual ~JobRunner() = default;
+  virtual Result<JobOutcome> Run(const Job& job, const JobContext& context) = 0;
+};
+
+struct WorkerPoolOptions {
+  std::string database_url;  // unfenced; the pool fences it per job
+  int workers = 1;           // threads, each running one job at a time (1..256)
+  // Worker ids are "<worker_id>/<n>"; empty: "<host>:<pid>:<random>".
+  std::string worker_id;
+  std::chrono::milliseconds lease{30000};
+  std::chrono::milliseconds renew_interval{10000};  // below lease / 2
+  std::chrono::milliseconds poll_interval{1000};    // idle wait between claims
+  // Delay before the first retry; doubles with each attempt, at most 10 min.
+  std::chrono::milliseconds retry_delay{10000};
+  // The configuration in force, read before every claim from worker
+  // threads: workers claim only jobs for its targets and hand it to the
+  // runner. Unset: claim any target; runners get no config.
+  std::function<std::shared_ptr<const config::Config>()> config;
+  // Threads end when nothing is claimable (one-shot `serve --once`).
+  bool exit_when_idle = false;
+  JsonLog* log = nullptr;  // not owned; may be null
+};
+
+// Counters since Start, for /metrics.
+struct WorkerStats {
+  std::uint64_t claimed = 0;
+  std::uint64_t done = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t released = 0;
+  std::uint64_t lease_lost = 0;
+  std::uint64_t errors = 0;  // database failures while claiming or finishing
+  int busy = 0;              // jobs running now
+};
+
+// A set of worker threads plus one lease-renewal thread. Thread-safe.
+class WorkerPool {
+ public:
+  // Validates the options and starts the threads. `runner` must outlive the
+  // pool. kInvalidInput for bad options.
+  static Result<std::unique_ptr<WorkerPool>> Start(WorkerPoolOptions options, JobRunner& runner);
+
+  // Drains with no deadline, then joins every thread.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Makes idle workers try to claim now (e.g. after enqueueing a job).
+  void Wake();
+
+  // Stops claiming and cancels running jobs, then waits up to `deadline` for
+  // their runners to return; each returning job is finished as usual
+  // (handed back when unfinished). Jobs still running at the deadline are
+  // handed back from here, which makes their fence stale, and counted in the
+  // result: their runner threads cannot be joined, so when the result is
+  // non-zero the caller must end the process (std::_Exit) rather than
+  // destroy the pool. Idempotent; later calls only wait.
+  int Drain(std::chrono::milliseconds deadline);
+
+  // Waits until every worker thread has ended (with exit_when_idle, once the
+  // queue has nothing claimable for this pool), or `deadline` passes.
+  // Returns true when they all ended.
+  bool Wait(std::chrono::milliseconds deadline);
+
+  WorkerStats stats() const;
+  const std::string& worker_id() const { return options_.worker_id; }
+
+ private:
+  struct Slot;
+  WorkerPool(WorkerPoolOptions options, JobRunner& runner);
+  void WorkerLoop(Slot& slot);
+  void Execute(Slot& slot, store::Database& db, const Job& job, std::shared_ptr<const config::Config> config);
+  void HeartbeatLoop();
+  bool IdleWait(std::chrono::milliseconds wait);
+
+  WorkerPoolOptions options_;
+  JobRunner& runner_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::thread heartbeat_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool drained_ = false;
+  int live_workers_ = 0;
+  std::uint64_t wake_generation_ = 0;
+
+  std::atomic<std::uint64_t> claimed_{0}, done_{0}, retried_{0}, failed_{0}, released_{0}, lease_lost_{0}, errors_{0};
+};
+
+// A worker id for this process: "<host>:<pid>:<6 random hex digits>".
+std::string DefaultWorkerId();
+
+}  // namespace dw::sched

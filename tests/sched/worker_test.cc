@@ -1,0 +1,300 @@
+#include "sched/worker.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "queue_fixture.h"
+#include "sched/job_queue.h"
+#include "support/test_database.h"
+
+namespace dw::sched {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::ApiJob;
+using ::testing::HasSubstr;
+using testing::MustEnqueue;
+using testing::QueryInt;
+using testing::WaitFor;
+
+WorkerPoolOptions FastOptions(const std::string& url, int workers = 1) {
+  WorkerPoolOptions o;
+  o.database_url = url;
+  o.workers = workers;
+  o.worker_id = "test-worker";
+  o.lease = milliseconds(2000);
+  o.renew_interval = milliseconds(200);
+  o.poll_interval = milliseconds(20);
+  o.retry_delay = milliseconds(0);
+  return o;
+}
+
+// Returns a fixed result after an optional pause; counts calls.
+class ScriptedRunner : public JobRunner {
+ public:
+  explicit ScriptedRunner(Result<JobOutcome> result, milliseconds pause = milliseconds(0))
+      : result_(std::move(result)), pause_(pause) {}
+  Result<JobOutcome> Run(const Job& job, const JobContext& context) override {
+    ++calls;
+    last_url = context.database_url;
+    std::this_thread::sleep_for(pause_);
+    return result_;
+  }
+  std::atomic<int> calls{0};
+  std::string last_url;
+
+ private:
+  Result<JobOutcome> result_;
+  milliseconds pause_;
+};
+
+// Blocks until cancelled (or, when `ignore_cancel`, until released), then
+// reports the job unfinished.
+class BlockingRunner : public JobRunner {
+ public:
+  explicit BlockingRunner(bool ignore_cancel) : ignore_cancel_(ignore_cancel) {}
+  Result<JobOutcome> Run(const Job& job, const JobContext& context) override {
+    started = true;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (int i = 0; i < 3000; ++i) {
+      if (released_ || (!ignore_cancel_ && context.cancel->load())) break;
+      cv_.wait_for(lock, milliseconds(10));
+    }
+    saw_cancel = context.cancel->load();
+    return JobOutcome{true, "", "stopped"};
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  std::atomic<bool> started{false};
+  std::atomic<bool> saw_cancel{false};
+
+ private:
+  bool ignore_cancel_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// Tracks how many jobs of each target run at the same time.
+class ConcurrencyRunner : public JobRunner {
+ public:
+  Result<JobOutcome> Run(const Job& job, const JobContext& context) override {
+    int now = ++running_;
+    int seen = max_running.load();
+    while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(milliseconds(60));
+    --running_;
+    ++finished;
+    return JobOutcome{};
+  }
+  std::atomic<int> max_running{0};
+  std::atomic<int> finished{0};
+
+ private:
+  std::atomic<int> running_{0};
+};
+
+std::string JobState(const dw::testing::TestDatabase& tdb, long long id) {
+  return tdb.Query("SELECT state FROM ops.job WHERE id = " + std::to_string(id));
+}
+
+TEST(WorkerPoolTest, RunsAClaimedJobAndMarksItDone) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  ScriptedRunner runner(JobOutcome{false, "", "ok"});
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(pool);
+  EXPECT_TRUE(WaitFor([&] { return JobState(tdb, job.id) == "done"; }, milliseconds(10000)));
+  EXPECT_EQ(runner.calls, 1);
+  EXPECT_EQ((*pool)->stats().done, 1u);
+}
+
+TEST(WorkerPoolTest, TheRunnerGetsAFencedDatabaseUrl) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  ScriptedRunner runner(JobOutcome{});
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return JobState(tdb, job.id) == "done"; }, milliseconds(10000)));
+  EXPECT_THAT(runner.last_url, HasSubstr("-c driftwatch.fence=1"));
+  EXPECT_THAT(runner.last_url, HasSubstr("-c driftwatch.job=" + std::to_string(job.id)));
+}
+
+TEST(WorkerPoolTest, TransientErrorsAreRetriedThenTheJobFailsWithTheReason) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1", 3));
+  ScriptedRunner runner(Fail(ErrorKind::kUnavailable, "provider unreachable"));
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return JobState(tdb, job.id) == "failed"; }, milliseconds(10000)));
+  EXPECT_EQ(runner.calls, 3);
+  EXPECT_EQ(tdb.Query("SELECT error FROM ops.job"), "failed after 3 attempts: provider unreachable");
+  EXPECT_EQ((*pool)->stats().retried, 2u);
+  EXPECT_EQ((*pool)->stats().failed, 1u);
+}
+
+TEST(WorkerPoolTest, InputErrorsFailTheJobWithoutRetry) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1", 3));
+  ScriptedRunner runner(Fail(ErrorKind::kNotFound, "no golden set named faq"));
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return JobState(tdb, job.id) == "failed"; }, milliseconds(10000)));
+  EXPECT_EQ(runner.calls, 1);
+  EXPECT_EQ(tdb.Query("SELECT error FROM ops.job"), "no golden set named faq");
+}
+
+TEST(WorkerPoolTest, RetriesBackOffExponentially) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1", 3));
+  ScriptedRunner runner(Fail(ErrorKind::kUnavailable, "down"));
+  WorkerPoolOptions options = FastOptions(tdb.url());
+  options.retry_delay = milliseconds(30000);
+  auto pool = WorkerPool::Start(options, runner);
+  ASSERT_TRUE(WaitFor([&] { return runner.calls == 1 && JobState(tdb, job.id) == "queued"; }, milliseconds(10000)));
+  EXPECT_EQ(QueryInt(tdb,
+                     "SELECT (not_before - updated_at BETWEEN interval '29 s' AND interval '31 s')::int "
+                     "FROM ops.job"),
+            1);
+}
+
+TEST(WorkerPoolTest, DrainCancelsTheRunnerAndHandsTheJobBack) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1", 1));
+  BlockingRunner runner(false);
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return runner.started.load(); }, milliseconds(10000)));
+  EXPECT_EQ((*pool)->Drain(milliseconds(5000)), 0);
+  EXPECT_TRUE(runner.saw_cancel);
+  EXPECT_EQ(JobState(tdb, job.id), "queued");
+  EXPECT_EQ(QueryInt(tdb, "SELECT attempts FROM ops.job"), 0);
+  EXPECT_EQ(tdb.Query("SELECT outcome FROM ops.job_attempt"), "released");
+  EXPECT_EQ((*pool)->stats().released, 1u);
+}
+
+TEST(WorkerPoolTest, DrainHandsBackJobsWhoseRunnerOutlivesTheDeadline) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  BlockingRunner runner(true);
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return runner.started.load(); }, milliseconds(10000)));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ((*pool)->Drain(milliseconds(300)), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(3000));
+  EXPECT_EQ(JobState(tdb, job.id), "queued");
+  EXPECT_THAT(tdb.Query("SELECT detail FROM ops.job_attempt"), HasSubstr("drain deadline"));
+  runner.Release();
+}
+
+TEST(WorkerPoolTest, ALostLeaseCancelsTheRunnerAndLeavesTheJobToItsNewOwner) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  BlockingRunner runner(false);
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return runner.started.load(); }, milliseconds(10000)));
+  // Another worker took the job over (as after a network partition).
+  ASSERT_EQ(
+      tdb.Exec("UPDATE ops.job SET fence = fence + 1, lease_owner = 'thief' WHERE id = " + std::to_string(job.id)), "");
+  ASSERT_TRUE(WaitFor([&] { return (*pool)->stats().lease_lost == 1; }, milliseconds(10000)));
+  EXPECT_TRUE(runner.saw_cancel);
+  EXPECT_EQ(tdb.Query("SELECT state || ' ' || lease_owner FROM ops.job"), "running thief");
+}
+
+TEST(WorkerPoolTest, LeasesAreRenewedWhileAJobRuns) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  ScriptedRunner runner(JobOutcome{}, milliseconds(3000));  // longer than the 2 s lease
+  auto pool = WorkerPool::Start(FastOptions(tdb.url()), runner);
+  ASSERT_TRUE(WaitFor([&] { return JobState(tdb, job.id) == "done"; }, milliseconds(15000)));
+  EXPECT_EQ(QueryInt(tdb, "SELECT attempts FROM ops.job"), 1);
+  EXPECT_EQ((*pool)->stats().lease_lost, 0u);
+}
+
+TEST(WorkerPoolTest, ATargetNeverRunsMoreJobsThanItsSlotsAcrossWorkers) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  for (int i = 0; i < 8; ++i) MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  ConcurrencyRunner runner;
+  auto pool = WorkerPool::Start(FastOptions(tdb.url(), 4), runner);
+  ASSERT_TRUE(WaitFor([&] { return runner.finished == 8; }, milliseconds(20000)));
+  EXPECT_EQ(runner.max_running, 1);
+}
+
+TEST(WorkerPoolTest, MoreSlotsLetWorkersShareATarget) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  ASSERT_TRUE(SetTargetSlots(*db, "t1", 2, "ops"));
+  for (int i = 0; i < 8; ++i) MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  ConcurrencyRunner runner;
+  auto pool = WorkerPool::Start(FastOptions(tdb.url(), 4), runner);
+  ASSERT_TRUE(WaitFor([&] { return runner.finished == 8; }, milliseconds(20000)));
+  EXPECT_EQ(runner.max_running, 2);
+}
+
+TEST(WorkerPoolTest, ExitWhenIdleEndsOnceTheQueueIsEmpty) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  MustEnqueue(*db, ApiJob("faq@1", "t2"));
+  ScriptedRunner runner(JobOutcome{});
+  WorkerPoolOptions options = FastOptions(tdb.url(), 2);
+  options.exit_when_idle = true;
+  auto pool = WorkerPool::Start(options, runner);
+  ASSERT_TRUE(pool);
+  EXPECT_TRUE((*pool)->Wait(milliseconds(10000)));
+  EXPECT_EQ(QueryInt(tdb, "SELECT count(*) FROM ops.job WHERE state = 'done'"), 2);
+}
+
+TEST(WorkerPoolTest, JobEventsAreLoggedAsJsonLines) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  Job job = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  std::ostringstream out;
+  JsonLog log(out);
+  ScriptedRunner runner(JobOutcome{});
+  WorkerPoolOptions options = FastOptions(tdb.url());
+  options.log = &log;
+  {
+    auto pool = WorkerPool::Start(options, runner);
+    ASSERT_TRUE(WaitFor([&] { return JobState(tdb, job.id) == "done"; }, milliseconds(10000)));
+  }
+  std::istringstream lines(out.str());
+  std::vector<std::string> events;
+  for (std::string line; std::getline(lines, line);) {
+    auto parsed = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << line;
+    events.push_back(parsed["event"]);
+  }
+  EXPECT_THAT(events, ::testing::IsSupersetOf({"workers.started", "job.claimed", "job.done", "workers.draining"}));
+}
+
+TEST(WorkerPoolTest, RejectsALeaseShorterThanTwoRenewals) {
+  dw::testing::TestDatabase tdb;
+  ScriptedRunner runner(JobOutcome{});
+  WorkerPoolOptions options = FastOptions(tdb.url());
+  options.renew_interval = milliseconds(1500);
+  auto pool = WorkerPool::Start(options, runner);
+  ASSERT_FALSE(pool);
+  EXPECT_EQ(pool.error().kind, ErrorKind::kInvalidInput);
+}
+
+}  // namespace
+}  // namespace dw::sched
