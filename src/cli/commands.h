@@ -20,5 +20,8 @@ int ReviewCommand(const Args& args, std::ostream& out, std::ostream& err);
 int TargetCommand(const Args& args, std::ostream& out, std::ostream& err);
 int AuditCommand(const Args& args, std::ostream& out, std::ostream& err);
 int DemoCommand(const Args& args, std::ostream& out, std::ostream& err);
+int ServeCommand(const Args& args, std::ostream& out, std::ostream& err);
+int ScheduleCommand(const Args& args, std::ostream& out, std::ostream& err);
+int TokenCommand(const Args& args, std::ostream& out, std::ostream& err);
 
 }  // namespace dw::cli
