@@ -16,7 +16,8 @@ function(dw_module name)
 endfunction()
 
 # dw_test_suite(MODULE DEPS dep...): one GoogleTest binary per module from
-# tests/MODULE/*_test.cc, registered with CTest test by test.
+# tests/MODULE/*_test.cc, registered with CTest test by test. A suite without
+# a dw_MODULE library (a cross-module suite) links only its DEPS.
 function(dw_test_suite module)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${module}/*.cc)
@@ -24,7 +25,10 @@ function(dw_test_suite module)
     return()
   endif()
   add_executable(dw_${module}_tests ${sources})
-  target_link_libraries(dw_${module}_tests PRIVATE dw_${module} dw_test_support ${ARG_DEPS}
+  if(TARGET dw_${module})
+    target_link_libraries(dw_${module}_tests PRIVATE dw_${module})
+  endif()
+  target_link_libraries(dw_${module}_tests PRIVATE dw_test_support ${ARG_DEPS}
                         GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(dw_${module}_tests DISCOVERY_MODE PRE_TEST
                        PROPERTIES LABELS ${module} ENVIRONMENT "DRIFTWATCH_SOURCE_DIR=${PROJECT_SOURCE_DIR}")

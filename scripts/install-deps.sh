@@ -10,6 +10,7 @@ packages=(
   prometheus-cpp-dev libcurl4-openssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   prometheus prometheus-pushgateway prometheus-alertmanager
+  chromium fonts-dejavu-core libpng-dev
 )
 missing=()
 for p in "${packages[@]}"; do

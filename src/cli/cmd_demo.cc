@@ -12,6 +12,8 @@
 #include "governance/audit.h"
 #include "governance/pointers.h"
 #include "governance/review.h"
+#include "metrics/exposition.h"
+#include "report/gather.h"
 #include "store/goldenset_repo.h"
 #include "store/run_repo.h"
 
@@ -37,9 +39,27 @@ constexpr const char* kDemoConfig = R"(targets:
     price: {input_per_mtok: 0.10, output_per_mtok: 0.40}
 policies:
   default: {min_approvals: {production: 2}}
+schedules:
+  faq-every-5-minutes:
+    cron: "*/5 * * * *"
+    goldenset: faq
+    targets: [faq-bot, faq-bot-next]
+    repeat: 2
 metrics:
   textfile: DEMO_DIR/driftwatch.prom
+  listen: LISTEN
 )";
+
+// A Prometheus that scrapes the demo's `serve` and loads the shipped rules.
+std::string PrometheusConfig(const std::string& listen, const std::filesystem::path& rules_dir) {
+  std::string rules;
+  if (std::filesystem::is_directory(rules_dir)) rules = "rule_files: ['" + (rules_dir / "driftwatch-*.yml").string() + "']\n";
+  return "global: {scrape_interval: 15s, evaluation_interval: 15s}\n" + rules +
+         "scrape_configs:\n"
+         "  - job_name: driftwatch\n"
+         "    static_configs: [{targets: ['" +
+         listen + "']}]\n";
+}
 
 void Step(std::ostream& out, int n, const std::string& text) {
   out << "\n== " << n << ". " << text << " ==\n";
@@ -48,28 +68,38 @@ void Step(std::ostream& out, int n, const std::string& text) {
 }  // namespace
 
 int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
-  const std::string usage = "driftwatch demo [--goldenset FILE] [--dir DIR]";
+  const std::string usage = "driftwatch demo [--goldenset FILE] [--dir DIR] [--serve [--listen HOST:PORT]]";
   GlobalOptions global;
-  std::string goldenset_file = "config/examples/faq.yaml", dir = ".driftwatch/demo";
+  std::string goldenset_file = "config/examples/faq.yaml", dir = ".driftwatch/demo", listen = "127.0.0.1:9464";
+  bool serve = false;
   po::options_description desc("demo options");
   AddGlobalOptions(desc, global);
   desc.add_options()("goldenset", po::value(&goldenset_file)->default_value(goldenset_file), "golden set to publish")(
-      "dir", po::value(&dir)->default_value(dir), "where the demo writes its metrics textfile");
+      "dir", po::value(&dir)->default_value(dir), "where the demo writes its config, Prometheus config and metrics textfile")(
+      "serve", po::bool_switch(&serve),
+      "afterwards keep serving /metrics, the API and a 5-minute schedule until Ctrl-C")(
+      "listen", po::value(&listen)->default_value(listen), "address of the service with --serve");
   po::positional_options_description pos;
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine(args, usage, desc, pos, vm, out, err, code)) return code;
   std::filesystem::create_directories(dir);
   std::string text = kDemoConfig;
-  text.replace(text.find("DEMO_DIR"), 8, std::filesystem::absolute(dir).string());
-  auto config = config::ParseConfig(text, "(demo config)");
-  if (!config) return ReportError(err, config.error());
+  const std::filesystem::path demo_dir = std::filesystem::absolute(dir);
+  text.replace(text.find("DEMO_DIR"), 8, demo_dir.string());
+  text.replace(text.find("LISTEN"), 6, nlohmann::json(listen).dump());
   if (!global.config_path.empty()) {
     auto user_config = config::LoadConfig(global.config_path);
     if (!user_config) return ReportError(err, user_config.error());
-    config->database_url = user_config->database_url;
-    config->data_dir = user_config->data_dir;
+    nlohmann::json database = nlohmann::json::object();
+    if (!user_config->database_url.empty()) database["url"] = user_config->database_url;
+    if (!user_config->data_dir.empty()) database["data_dir"] = std::filesystem::absolute(user_config->data_dir);
+    if (!database.empty()) text = "database: " + database.dump() + "\n" + text;
   }
+  const std::filesystem::path config_file = demo_dir / "driftwatch.yaml";
+  auto config = config::ParseConfig(text, config_file.string());
+  if (!config) return ReportError(err, config.error());
+  if (auto s = metrics::WriteFileAtomically(config_file, text); !s) return ReportError(err, s.error());
   // Each person acts through their own context: the audit trail names them.
   auto as = [&](const std::string& user) {
     GlobalOptions o = global;
@@ -176,6 +206,7 @@ int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
       comparison->value("verdict", "") == "regressed" && comparison->value("severity", "") == "critical";
   drifted->comparison_text = comparison->value("table", "");
   drifted->comparison = *comparison;
+  if (auto s = ExportRunMetrics(*engineer, *candidate_run, *drifted, ""); !s) return ReportError(err, s.error());
   PrintRunResult(*engineer, *drifted);
   out << "(`driftwatch run` exits with code 1 on such a critical regression, so cron and CI can act on it)\n";
 
@@ -193,13 +224,41 @@ int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
   if (!verify) return ReportError(err, verify.error());
   out << "audit verify: " << (verify->ok() ? "OK" : "BROKEN") << " (" << verify->events << " events, head #"
       << verify->last_seq << " " << verify->head_hash.substr(0, 16) << "…)\n";
-  out << "Prometheus metrics of the last run: " << std::filesystem::absolute(dir).string() << "/driftwatch.prom\n";
+  out << "Prometheus metrics of the last run: " << (demo_dir / "driftwatch.prom").string() << "\n";
+  report::EvidenceRequest evidence_request;
+  evidence_request.run = drifted->run_id;
+  evidence_request.generated_by = BuildId();
+  auto pack = report::GatherEvidence(**db, evidence_request);
+  if (!pack) return ReportError(err, pack.error());
+  const std::filesystem::path evidence_file = demo_dir / "evidence-faq-bot-next.html";
+  if (auto s = metrics::WriteFileAtomically(evidence_file, report::RenderEvidenceHtml(*pack)); !s)
+    return ReportError(err, s.error());
+  out << "Evidence pack for reviewers of faq-bot-next: " << evidence_file.string() << "\n";
 
   bool ok = verify->ok() && !rerun->critical_regression && drifted->critical_regression;
   out << "\nDemo " << (ok ? "complete: the unchanged re-run passed and the drifted version was flagged critical."
                           : "FAILED: the expected verdicts were not reached.")
       << "\nTry: ./build/driftwatch report --list | review list | target history faq-bot | audit verify\n";
-  return ok ? kExitOk : kExitRuntimeFailure;
+  if (!ok) return kExitRuntimeFailure;
+
+  // The shipped rules, when the demo runs from a source checkout.
+  const std::filesystem::path rules_dir = std::filesystem::absolute("config/prometheus");
+  const std::filesystem::path prometheus_file = demo_dir / "prometheus.yml";
+  if (auto s = metrics::WriteFileAtomically(prometheus_file, PrometheusConfig(listen, rules_dir)); !s)
+    return ReportError(err, s.error());
+  const std::string config_arg = " --config " + config_file.string();
+  out << "\nThe stack:\n"
+      << "  service    driftwatch serve" << config_arg << "   (/metrics, /healthz, API and the 5-minute schedule on " << listen
+      << ";\n             or: driftwatch demo --dir " << dir << " --serve)\n"
+      << "  Prometheus prometheus --config.file=" << prometheus_file.string() << " --storage.tsdb.path="
+      << (demo_dir / "prometheus").string() << " --web.listen-address=127.0.0.1:9090\n"
+      << "  Grafana    one docker run with dashboards/provisioning (docs/dashboards.md), then Driftwatch / Overview\n"
+      << "  API token  driftwatch token create" << config_arg << " --name me --scopes read,run\n";
+  if (!serve) return kExitOk;
+  out << "\nServing on http://" << listen << " until Ctrl-C (SIGINT/SIGTERM drain and stop).\n" << std::flush;
+  Args serve_args = {"--config", config_file.string(), "--workers", "1"};
+  if (!global.database_url.empty()) serve_args.insert(serve_args.end(), {"--database-url", global.database_url});
+  return ServeCommand(serve_args, out, err);
 }
 
 }  // namespace dw::cli

@@ -1,11 +1,11 @@
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -40,17 +40,24 @@ nlohmann::json ReviewJson(const governance::Review& r) {
           {"evidence_sha256", r.evidence_sha256}};
 }
 
-// "2026-12-01", "2026-12-01T10:00:00Z" or "7d" / "12h" from now.
+// "2026-12-01", "2026-12-01T10:00:00Z" (years 1970 to 2200) or "7d" / "12h"
+// from now (at most 100 years).
 Result<std::chrono::system_clock::time_point> ParseExpiry(const std::string& text) {
   auto now = std::chrono::system_clock::now();
+  const auto invalid = Fail(ErrorKind::kInvalidInput,
+                            "--expires must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (1970 to 2200), Nd or Nh (at most 100 "
+                            "years)");
   if (!text.empty() && (text.back() == 'd' || text.back() == 'h')) {
-    int n = std::atoi(text.substr(0, text.size() - 1).c_str());
-    if (n > 0) return now + std::chrono::hours(text.back() == 'd' ? 24 * n : n);
+    const char* last = text.data() + text.size() - 1;
+    long long n = 0;
+    auto [end, ec] = std::from_chars(text.data(), last, n);
+    if (ec == std::errc() && end == last && n > 0 && n <= (text.back() == 'd' ? 36525 : 24 * 36525))
+      return now + std::chrono::hours(text.back() == 'd' ? 24 * n : n);
   }
   std::tm tm{};
   std::istringstream in(text);
   in >> std::get_time(&tm, text.size() > 10 ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d");
-  if (in.fail()) return Fail(ErrorKind::kInvalidInput, "--expires must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, Nd or Nh");
+  if (in.fail() || tm.tm_year + 1900 < 1970 || tm.tm_year + 1900 > 2200) return invalid;
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 

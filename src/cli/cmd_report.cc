@@ -7,7 +7,11 @@
 #include "cli/context.h"
 #include "cli/run_support.h"
 #include "core/text_table.h"
+#include "metrics/exposition.h"
 #include "replay/summary.h"
+#include "report/evidence.h"
+#include "report/gather.h"
+#include "report/html.h"
 #include "store/comparison_repo.h"
 #include "store/run_repo.h"
 
@@ -15,24 +19,6 @@ namespace po = boost::program_options;
 
 namespace dw::cli {
 namespace {
-
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') out += "&#xFFFD;";
-        else out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 std::string Truncate(const std::string& s, size_t n) {
   std::string flat;
@@ -49,13 +35,13 @@ void WriteJunit(std::ostream& out, const store::RunInfo& run, const std::vector<
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuites name=\"driftwatch\" tests=\"" << results.size() << "\" failures=\"" << failures
       << "\" errors=\"" << errors << "\">\n"
-      << "  <testsuite name=\"" << XmlEscape(run.golden_set + "@" + std::to_string(run.golden_set_version) + " on " +
-                                             run.target)
+      << "  <testsuite name=\""
+      << report::EscapeMarkup(run.golden_set + "@" + std::to_string(run.golden_set_version) + " on " + run.target)
       << "\" tests=\"" << results.size() << "\" failures=\"" << failures << "\" errors=\"" << errors
       << "\" time=\"" << seconds << "\" id=\"" << run.id << "\">\n";
   for (const auto& r : results) {
-    out << "    <testcase classname=\"" << XmlEscape(run.golden_set) << "\" name=\""
-        << XmlEscape(r.case_id + (run.repeats > 1 ? " #" + std::to_string(r.repeat) : "")) << "\" time=\""
+    out << "    <testcase classname=\"" << report::EscapeMarkup(run.golden_set) << "\" name=\""
+        << report::EscapeMarkup(r.case_id + (run.repeats > 1 ? " #" + std::to_string(r.repeat) : "")) << "\" time=\""
         << r.latency_ms / 1000.0 << "\"";
     if (r.outcome == Outcome::kPass) {
       out << "/>\n";
@@ -66,43 +52,88 @@ void WriteJunit(std::ostream& out, const store::RunInfo& run, const std::vector<
     for (const auto& s : r.scores)
       if (s.passed && !*s.passed) detail += s.scorer + ": " + s.reason + "\n";
     if (r.outcome == Outcome::kFail)
-      out << "      <failure type=\"assertion\" message=\"" << XmlEscape(Truncate(detail, 300)) << "\">"
-          << XmlEscape(detail + "output: " + r.output) << "</failure>\n";
+      out << "      <failure type=\"assertion\" message=\"" << report::EscapeMarkup(Truncate(detail, 300)) << "\">"
+          << report::EscapeMarkup(detail + "output: " + r.output) << "</failure>\n";
     else
       out << "      <error type=\"" << OutcomeName(r.outcome) << "\" message=\""
-          << XmlEscape(Truncate(r.error_detail, 300)) << "\">" << XmlEscape(r.error_detail) << "</error>\n";
+          << report::EscapeMarkup(Truncate(r.error_detail, 300)) << "\">" << report::EscapeMarkup(r.error_detail)
+          << "</error>\n";
     out << "    </testcase>\n";
   }
   out << "  </testsuite>\n</testsuites>\n";
+}
+
+// `driftwatch report --format html`: the evidence pack of a run or review,
+// to `out_path` (written atomically) or standard output.
+int WriteEvidencePack(Context& ctx, const std::string& run_ref, const std::string& review_ref, int max_cases,
+                      const std::string& out_path) {
+  auto db = ctx.Database();
+  if (!db) return ReportError(ctx.err(), db.error());
+  report::EvidenceRequest request;
+  request.run = run_ref;
+  request.review = review_ref;
+  request.max_cases = static_cast<size_t>(max_cases);
+  request.generated_by = BuildId();
+  auto pack = report::GatherEvidence(**db, request);
+  if (!pack) return ReportError(ctx.err(), pack.error());
+  std::string page = report::RenderEvidenceHtml(*pack);
+  if (out_path.empty()) {
+    ctx.out() << page;
+    return kExitOk;
+  }
+  if (auto s = metrics::WriteFileAtomically(out_path, page); !s) return ReportError(ctx.err(), s.error());
+  ctx.out() << "evidence pack for run " << pack->candidate.id.substr(0, 8) << " written to " << out_path << " ("
+            << (page.size() + 1023) / 1024 << " KiB): "
+            << (pack->comparison
+                    ? "verdict " + pack->comparison->verdict + " (severity " + pack->comparison->severity + ")"
+                    : std::string("no baseline comparison"))
+            << (pack->review ? ", review " + pack->review->id.substr(0, 8) + " " + pack->review->status
+                             : std::string(", no review"))
+            << "\n";
+  return kExitOk;
 }
 
 }  // namespace
 
 int ReportCommand(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string usage = "driftwatch report RUN [--format table|json|junit] [--failures N]\n"
+                            "       driftwatch report RUN --format html [--review ID] [--cases N] [-o FILE]\n"
+                            "       driftwatch report --review ID --format html [--cases N] [-o FILE]\n"
                             "       driftwatch report --list [--goldenset NAME] [--target NAME]";
   GlobalOptions global;
-  std::string run_ref, gs_filter, target_filter;
+  std::string run_ref, gs_filter, target_filter, review_ref, out_path;
   bool list = false;
-  int max_failures = 20;
+  int max_failures = 20, max_cases = 50;
   po::options_description desc("report options");
   AddGlobalOptions(desc, global);
   desc.add_options()("run", po::value(&run_ref), "run id or unique prefix")(
       "list", po::bool_switch(&list), "list recent runs")("goldenset", po::value(&gs_filter), "filter for --list")(
       "target", po::value(&target_filter), "filter for --list")(
-      "failures", po::value(&max_failures)->default_value(20), "failing cases to show in table format");
+      "failures", po::value(&max_failures)->default_value(20), "failing cases to show in table format")(
+      "review", po::value(&review_ref), "html: the review to document (default: the run's newest review)")(
+      "cases", po::value(&max_cases)->default_value(50), "html: regressed cases shown side by side")(
+      "out,o", po::value(&out_path), "html: write the evidence pack to this file (default: standard output)");
   po::positional_options_description pos;
   pos.add("run", 1);
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine(args, usage, desc, pos, vm, out, err, code)) return code;
-  bool junit = global.format == "junit";
-  if (junit) global.format = "table";
+  bool junit = global.format == "junit", html = global.format == "html";
+  if (junit || html) global.format = "table";
   if (global.format != "table" && global.format != "json") {
-    err << "driftwatch: --format must be table, json or junit (got '" << global.format << "')\n";
+    err << "driftwatch: --format must be table, json, junit or html (got '" << global.format << "')\n";
+    return kExitBadInput;
+  }
+  if (!html && (!review_ref.empty() || !out_path.empty() || !vm["cases"].defaulted())) {
+    err << "driftwatch: --review, --cases and --out are options of --format html\nusage: " << usage << "\n";
+    return kExitBadInput;
+  }
+  if (html && (list || (run_ref.empty() && review_ref.empty()) || max_cases < 0)) {
+    err << "driftwatch: --format html needs a RUN id or --review ID (and --cases >= 0)\nusage: " << usage << "\n";
     return kExitBadInput;
   }
   Context ctx(global, out, err);
+  if (html) return WriteEvidencePack(ctx, run_ref, review_ref, max_cases, out_path);
   auto db = ctx.Database();
   if (!db) return ReportError(err, db.error());
   if (list) {

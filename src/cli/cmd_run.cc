@@ -2,7 +2,11 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
+#include <future>
 #include <iostream>
+#include <unordered_set>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -120,16 +124,33 @@ int RunCommand(const Args& args, std::ostream& out, std::ostream& err) {
   signal(SIGTERM, SIG_DFL);
   if (!result) return ReportError(err, result.error());
   PrintRunResult(ctx, *result);
+  ctx.Trace("printed");
   return result->exit_code;
 }
 
 Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std::atomic<bool>* cancel) {
   auto cfg = ctx.Config();
   if (!cfg) return Fail(cfg.error());
+  ctx.Trace("config loaded");
   auto db = ctx.Database();
   if (!db) return Fail(db.error());
   auto url = ctx.DatabaseUrl();
   if (!url) return Fail(url.error());
+  const double reconnect_seconds = (*cfg)->reconnect_seconds;
+
+  // Results queued for the writer before the replay waits for it: two
+  // batches, so peak memory does not grow with the golden set.
+  constexpr size_t kMaxPendingResults = 2000;
+  // The case cursor and the result writer connect on another thread while
+  // this one registers the run (a commit: an fsync).
+  using Streams = std::pair<Result<std::unique_ptr<store::CaseCursor>>, Result<std::unique_ptr<store::ResultWriter>>>;
+  std::future<Streams> opening;
+  auto open_streams = [&](long long version_id, const std::string& run_id) {
+    opening = std::async(std::launch::async, [url = *url, version_id, run_id, reconnect_seconds] {
+      return Streams(store::CaseCursor::Open(url, version_id, 1000, reconnect_seconds),
+                     store::ResultWriter::Open(url, run_id, 1000, kMaxPendingResults, reconnect_seconds));
+    });
+  };
 
   store::RunInfo run;
   const config::TargetConfig* target = nullptr;
@@ -147,6 +168,7 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
                                             it->second.VersionHash().substr(0, 12) +
                                             "); start a new run instead of resuming");
     target = &it->second;
+    open_streams(run.golden_set_version_id, run.id);
     if (auto s = store::ReopenRun(**db, run.id, ctx.user()); !s) return Fail(s.error());
   } else {
     if (request.goldenset.empty() || request.target.empty())
@@ -186,19 +208,26 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
     spec.settings = {{"concurrency", concurrency}};
     if (request.has_budget) spec.settings["budget_usd"] = request.budget_usd;
     else if (target->budget_usd) spec.settings["budget_usd"] = *target->budget_usd;
+    open_streams(version->id, spec.run_id);
     auto created = store::CreateRun(**db, spec);
     if (!created) return Fail(created.error());
     run = *created;
   }
+  ctx.Trace("run registered");
 
   auto version = store::FindVersion(**db, run.golden_set, run.golden_set_version);
   if (!version) return Fail(version.error());
-  auto completed = store::CompletedKeys(**db, run.id);
-  if (!completed) return Fail(completed.error());
+  std::unordered_set<std::string> completed;  // a new run has none
+  if (!request.resume_run.empty()) {
+    auto stored = store::CompletedKeys(**db, run.id);
+    if (!stored) return Fail(stored.error());
+    completed = std::move(*stored);
+  }
 
   boost::asio::io_context io;
   auto provider = providers::MakeProvider(*target, io);
   if (!provider) return Fail(provider.error());
+  ctx.Trace("provider ready");
   std::unique_ptr<replay::ProviderGrader> grader;
   {
     const auto& scorers = (*cfg)->scorers;
@@ -210,12 +239,12 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
     if (!made) return Fail(made.error());
     grader = std::move(*made);
   }
-  auto cursor = store::CaseCursor::Open(*url, version->id);
+  auto [cursor, writer] = opening.get();
   if (!cursor) return Fail(cursor.error());
-  auto writer = store::ResultWriter::Open(*url, run.id);
   if (!writer) return Fail(writer.error());
   StoreCaseSource source(std::move(*cursor));
   StoreSink sink(std::move(*writer));
+  ctx.Trace("case cursor and result writer ready");
 
   replay::ReplayOptions options;
   options.repeats = run.repeats;
@@ -223,7 +252,7 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
   if (run.settings.contains("budget_usd")) options.budget_usd = run.settings["budget_usd"].get<double>();
   options.run_salt = run.run_salt;
   options.total_cases = static_cast<size_t>(version->case_count);
-  options.completed = &*completed;
+  options.completed = &completed;
   options.cancel = cancel;
   options.grader = grader.get();
   ProgressPrinter printer(ctx.err(), ctx.options().quiet || ctx.format() == OutputFormat::kJson);
@@ -233,30 +262,56 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
   auto outcome = replay::RunReplay(source, **provider, io, sink, options);
   printer.Finish();
   double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ctx.Trace("replay (calls, scoring, results committed)");
+  // The replay may have outlived a database restart that broke this
+  // connection: every use below reconnects (bounded) first.
+  auto reconnecting = [&](const std::function<Status()>& attempt) {
+    return store::WithReconnect(**db, reconnect_seconds, attempt);
+  };
   if (!outcome) {
     // Everything already committed stays; the run can be resumed.
-    (void)store::FinishRun(**db, run.id, "failed", nlohmann::json::object(), outcome.error().message, ctx.user());
-    return Fail(ErrorKind::kUnavailable, "run " + run.id + " failed: " + outcome.error().message +
-                                             "\nstored results are kept; resume with: driftwatch run --resume " +
-                                             run.id.substr(0, 8));
+    Status recorded = reconnecting([&] {
+      return store::FinishRun(**db, run.id, "failed", nlohmann::json::object(), outcome.error().message, ctx.user());
+    });
+    return Fail(ErrorKind::kUnavailable,
+                "run " + run.id + " failed: " + outcome.error().message +
+                    (recorded ? "" : "\n(the database could not record the failure; the run stays 'running')") +
+                    "\nstored results are kept; resume with: driftwatch run --resume " + run.id.substr(0, 8));
   }
   RunResult result;
   result.run_id = run.id;
   result.golden_set = run.golden_set + "@" + std::to_string(run.golden_set_version);
   result.target = run.target;
   result.duration_seconds = duration;
-  // A resumed run's summary covers every stored result, not only this session.
-  auto all = store::LoadResults(**db, run.id, true);
-  if (!all) return Fail(all.error());
-  for (const auto& r : *all) result.summary.Add(r);
+  // A new run's summary is the engine's, accumulated while its results
+  // streamed to the store (all committed by now). A resumed run's covers
+  // every stored result, not only this session's: it is read back.
+  if (completed.empty()) {
+    result.summary = std::move(outcome->summary);
+  } else {
+    std::vector<ReplayResult> all;
+    if (auto s = reconnecting([&]() -> Status {
+          auto loaded = store::LoadResults(**db, run.id, true);
+          if (!loaded) return Fail(loaded.error());
+          all = std::move(*loaded);
+          return Ok();
+        });
+        !s)
+      return Fail(s.error());
+    for (const auto& r : all) result.summary.Add(r);
+  }
   result.cancelled = outcome->cancelled;
   result.budget_exhausted = outcome->budget_exhausted;
   nlohmann::json summary_json = result.summary.ToJson(duration);
   summary_json["budget_exhausted"] = result.budget_exhausted;
   std::string status = result.cancelled ? "cancelled" : "done";
-  if (auto s = store::FinishRun(**db, run.id, status, summary_json, "", ctx.user()); !s) return Fail(s.error());
+  ctx.Trace("summary");
+  if (auto s = reconnecting([&] { return store::FinishRun(**db, run.id, status, summary_json, "", ctx.user()); }); !s)
+    return Fail(s.error());
+  ctx.Trace("run finished");
   if (!result.cancelled && !request.no_compare) {
     if (auto s = CompareWithBaseline(ctx, run, result); !s) return Fail(s.error());
+    ctx.Trace("compared with the baseline");
   }
   if (!request.push_url.empty() || !(*cfg)->metrics.textfile_path.empty()) {
     if (auto s = ExportRunMetrics(ctx, run, result, request.push_url); !s) {

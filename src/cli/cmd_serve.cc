@@ -26,70 +26,6 @@ namespace po = boost::program_options;
 namespace dw::cli {
 namespace {
 
-// Records a finished run in the service's /metrics, as `run --push` would
-// push it: the run-level series, then one series per compared metric and
-// slice (or the pass rate when nothing was compared).
-void RecordRunMetrics(metrics::DriftMetrics& drift, const store::RunInfo& run, const RunResult& result) {
-  metrics::RunObservation obs;
-  obs.golden_set = run.golden_set;
-  obs.golden_set_version = std::to_string(run.golden_set_version);
-  obs.target = run.target;
-  obs.target_version = run.target_version_hash.substr(0, 12);
-  obs.success = !result.cancelled;
-  obs.finished_at =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  obs.duration_seconds = result.duration_seconds;
-  for (Outcome o : kAllOutcomes) obs.outcome_counts[o] = static_cast<std::int64_t>(result.summary.count(o));
-  auto summary = result.summary.ToJson(result.duration_seconds);
-  obs.input_tokens = summary.value("input_tokens", 0LL);
-  obs.output_tokens = summary.value("output_tokens", 0LL);
-  obs.cost_usd = summary.value("cost_usd", 0.0);
-  (void)drift.Record(obs);
-  auto base = [&] {
-    metrics::MetricObservation m;
-    m.golden_set = obs.golden_set;
-    m.golden_set_version = obs.golden_set_version;
-    m.target = obs.target;
-    m.target_version = obs.target_version;
-    return m;
-  };
-  if (result.comparison && result.comparison->contains("results")) {
-    for (const auto& row : (*result.comparison)["results"]) {
-      if (!row.value("n", 0) || !row["candidate"].is_number()) continue;
-      metrics::MetricObservation m = base();
-      m.metric = row.value("metric", "");
-      m.slice = row.value("slice", "all");
-      m.value = row["candidate"].get<double>();
-      auto num = [&](const char* k) -> std::optional<double> {
-        return row.contains(k) && row[k].is_number() ? std::optional<double>(row[k].get<double>()) : std::nullopt;
-      };
-      m.ci_low = num("candidate_ci_low");
-      m.ci_high = num("candidate_ci_high");
-      m.baseline = num("baseline");
-      m.delta = num("delta");
-      m.delta_ci_low = num("ci_low");
-      m.delta_ci_high = num("ci_high");
-      m.p_value = num("p_value");
-      m.q_value = num("q_value");
-      std::string verdict = row.value("verdict", "insufficient_data");
-      m.verdict = metrics::ParseVerdict(verdict == "changed" ? "unchanged" : verdict)
-                      .value_or(metrics::Verdict::kInsufficientData);
-      m.severity = metrics::ParseSeverity(row.value("severity", "none")).value_or(metrics::Severity::kNone);
-      (void)drift.Record(m);
-    }
-  } else if (result.summary.scored() > 0) {
-    metrics::MetricObservation m = base();
-    m.metric = "pass_rate";
-    m.value = result.summary.pass_rate();
-    auto ci = summary["pass_rate_ci95"];
-    if (ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) {
-      m.ci_low = ci[0].get<double>();
-      m.ci_high = ci[1].get<double>();
-    }
-    (void)drift.Record(m);
-  }
-}
-
 // Runs queued jobs with the same machinery as `driftwatch run`: one Context
 // per job, with the service's config in force at claim time, whose every
 // database connection carries the job's fence, so the database refuses the
@@ -120,7 +56,7 @@ class ReplayJobRunner : public sched::JobRunner {
     if (!result) return Fail(result.error());
     if (drift_ && !result->cancelled) {
       if (auto db = ctx.Database()) {
-        if (auto run = store::GetRun(**db, result->run_id)) RecordRunMetrics(*drift_, *run, *result);
+        if (auto run = store::GetRun(**db, result->run_id)) (void)RecordRunMetrics(ctx, *drift_, *run, *result);
       }
     }
     std::string detail = result->golden_set + " on " + result->target + ": " +
@@ -202,9 +138,7 @@ int ServeCommand(const Args& args, std::ostream& out, std::ostream& err) {
   if (!url) return ReportError(err, url.error());
 
   sched::JsonLog log(err, level, {{"pid", static_cast<long long>(getpid())}});
-  metrics::DriftMetricsOptions metric_options;
-  metric_options.build.version = DRIFTWATCH_VERSION;
-  auto drift = std::make_shared<metrics::DriftMetrics>(metric_options);
+  auto drift = std::make_shared<metrics::DriftMetrics>(MetricsOptions());
   GlobalOptions runner_options = global;
   runner_options.config_path = config_path;
   ReplayJobRunner runner(runner_options, drift);

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -14,9 +15,16 @@
 namespace po = boost::program_options;
 
 namespace dw::cli {
+namespace {
+
+// Taken while the program's static objects are initialised, before main().
+const std::chrono::steady_clock::time_point kProcessStart = std::chrono::steady_clock::now();
+
+}  // namespace
 
 Context::Context(GlobalOptions options, std::ostream& out, std::ostream& err)
-    : options_(std::move(options)), out_(out), err_(err) {
+    : options_(std::move(options)), out_(out), err_(err), last_mark_(kProcessStart) {
+  if (const char* v = std::getenv("DRIFTWATCH_TRACE"); v && *v && std::string_view(v) != "0") trace_ = true;
   if (options_.user.empty()) {
     for (const char* var : {"DRIFTWATCH_USER", "USER", "LOGNAME"})
       if (const char* v = std::getenv(var); v && *v) {
@@ -45,6 +53,7 @@ Result<const config::Config*> Context::Config() {
 }
 
 Result<std::string> Context::DatabaseUrl() {
+  if (!url_.empty()) return url_;
   if (!options_.database_url.empty()) return options_.database_url;
   if (const char* env = std::getenv("DRIFTWATCH_DATABASE_URL"); env && *env) return std::string(env);
   auto cfg = Config();
@@ -52,20 +61,39 @@ Result<std::string> Context::DatabaseUrl() {
   if (!(*cfg)->database_url.empty()) return (*cfg)->database_url;
   auto cluster = store::EnsureEmbeddedCluster((*cfg)->data_dir);
   if (!cluster) return Fail(cluster.error());
-  return cluster->url;
+  Trace("embedded cluster ready");
+  url_ = cluster->url;
+  ready_db_ = std::move(cluster->connection);
+  return url_;
 }
 
 Result<store::Database*> Context::Database() {
   if (db_) return db_.get();
   auto url = DatabaseUrl();
   if (!url) return Fail(url.error());
-  auto db = store::Database::Connect(*url);
-  if (!db) return Fail(db.error());
-  auto migrated = store::Migrate(**db);
+  std::shared_ptr<store::Database> db = std::move(ready_db_);
+  if (!db) {
+    auto connected = store::Database::Connect(*url);
+    if (!connected) return Fail(connected.error());
+    db = std::move(*connected);
+  }
+  Trace("connected");
+  auto migrated = store::Migrate(*db);
   if (!migrated) return Fail(migrated.error());
+  Trace("schema checked");
   if (*migrated > 0) Warn("applied " + std::to_string(*migrated) + " database migration(s)");
-  db_ = std::move(*db);
+  db_ = std::move(db);
   return db_.get();
+}
+
+void Context::Trace(std::string_view phase) {
+  if (!trace_) return;
+  auto now = std::chrono::steady_clock::now();
+  auto ms = [](std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  char line[160];
+  std::snprintf(line, sizeof line, " +%.1f ms (at %.1f ms)\n", ms(now - last_mark_), ms(now - kProcessStart));
+  err_ << "driftwatch: trace " << phase << line << std::flush;
+  last_mark_ = now;
 }
 
 void Context::Warn(const std::string& message) {

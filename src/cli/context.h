@@ -2,9 +2,11 @@
 // database connection and output streams.
 #pragma once
 
+#include <chrono>
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/program_options.hpp>
@@ -53,18 +55,28 @@ class Context {
   void SetConfig(config::Config config) { config_ = std::make_unique<config::Config>(std::move(config)); }
 
   // The connection string Database() would use, starting the embedded
-  // cluster if needed but not migrating.
+  // cluster if needed but not migrating. Worked out once per Context.
   Result<std::string> DatabaseUrl();
 
   // Prints a warning line to err() unless --quiet.
   void Warn(const std::string& message);
 
+  // When $DRIFTWATCH_TRACE is set (and not "0"), prints the wall time spent
+  // since the previous mark and since the process started, for profiling
+  // where a command's time goes: "driftwatch: trace <phase> +12.3 ms (at
+  // 45.6 ms)". Does nothing otherwise.
+  void Trace(std::string_view phase);
+
  private:
   GlobalOptions options_;
   std::ostream& out_;
   std::ostream& err_;
+  bool trace_ = false;
+  std::chrono::steady_clock::time_point last_mark_;
   std::unique_ptr<config::Config> config_;
-  std::unique_ptr<store::Database> db_;
+  std::string url_;
+  std::shared_ptr<store::Database> ready_db_;  // made by DatabaseUrl(), taken by Database()
+  std::shared_ptr<store::Database> db_;
 };
 
 // Adds the global options to a subcommand's option set.

@@ -60,6 +60,13 @@ double RunLevelValue(const std::map<std::string, std::vector<double>>& per_case)
 
 std::string BuildId() { return std::string("driftwatch ") + DRIFTWATCH_VERSION; }
 
+metrics::DriftMetricsOptions MetricsOptions() {
+  metrics::DriftMetricsOptions options;
+  options.build.version = DRIFTWATCH_VERSION;
+  options.build.git_sha = DRIFTWATCH_GIT_SHA;
+  return options;
+}
+
 nlohmann::json ScorerSpec(const config::Config& config) {
   nlohmann::json spec = {{"engine", BuildId()}};
   if (!config.scorers.judge_target.empty()) {
@@ -264,11 +271,8 @@ Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, RunRes
   return Ok();
 }
 
-Status ExportRunMetrics(Context& ctx, const store::RunInfo& run, const RunResult& result,
-                        const std::string& push_url) {
-  auto cfg = ctx.Config();
-  if (!cfg) return Fail(cfg.error());
-  metrics::DriftMetrics drift;
+Status RecordRunMetrics(Context& ctx, metrics::DriftMetrics& drift, const store::RunInfo& run,
+                        const RunResult& result) {
   metrics::RunObservation obs;
   obs.golden_set = run.golden_set;
   obs.golden_set_version = std::to_string(run.golden_set_version);
@@ -336,15 +340,26 @@ Status ExportRunMetrics(Context& ctx, const store::RunInfo& run, const RunResult
     m.metric = "pass_rate";
     m.value = result.summary.pass_rate();
     auto ci = summary["pass_rate_ci95"];
-    m.ci_low = ci[0].get<double>();
-    m.ci_high = ci[1].get<double>();
+    if (ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) {
+      m.ci_low = ci[0].get<double>();
+      m.ci_high = ci[1].get<double>();
+    }
     if (auto s = drift.Record(m); !s) return s;
   }
+  return Ok();
+}
+
+Status ExportRunMetrics(Context& ctx, const store::RunInfo& run, const RunResult& result,
+                        const std::string& push_url) {
+  auto cfg = ctx.Config();
+  if (!cfg) return Fail(cfg.error());
+  metrics::DriftMetrics drift(MetricsOptions());
+  if (auto s = RecordRunMetrics(ctx, drift, run, result); !s) return s;
   if (!(*cfg)->metrics.textfile_path.empty()) {
     if (auto s = drift.WriteTextfile((*cfg)->metrics.textfile_path); !s) return s;
   }
   std::string url = push_url.empty() ? (*cfg)->metrics.pushgateway_url : push_url;
-  if (!push_url.empty()) {
+  if (!url.empty()) {
     metrics::PushTarget target;
     target.url = url;
     target.job = "driftwatch";
@@ -375,6 +390,7 @@ void PrintRunResult(Context& ctx, const RunResult& result) {
             << "\ngolden set  " << result.golden_set << "\ntarget      " << result.target << "\n"
             << result.summary.ToText(result.duration_seconds);
   if (result.budget_exhausted) ctx.out() << "budget      exhausted: remaining cases recorded as budget_exceeded\n";
+  if (!result.export_error.empty()) ctx.out() << "metrics     not exported: " << result.export_error << "\n";
   if (result.comparison) {
     ctx.out() << "\ncompared with baseline run " << result.comparison->value("baseline_run_id", "").substr(0, 8)
               << ": verdict " << result.comparison->value("verdict", "") << " (severity "

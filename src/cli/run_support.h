@@ -10,6 +10,7 @@
 
 #include "cli/context.h"
 #include "config/config.h"
+#include "metrics/drift_metrics.h"
 #include "replay/summary.h"
 #include "stats/compare.h"
 #include "store/run_repo.h"
@@ -60,6 +61,10 @@ nlohmann::json ScorerSpec(const config::Config& config);
 // "driftwatch <version>".
 std::string BuildId();
 
+// Options of every DriftMetrics this binary exports: driftwatch_build_info
+// carries the version and the git commit it was built from.
+metrics::DriftMetricsOptions MetricsOptions();
+
 // Compares `candidate` with the signed-off baseline of its (golden set,
 // target), if any; stores the comparison and drift points; sets
 // result.comparison and critical_regression.
@@ -74,7 +79,14 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
 // Updates the CUSUM/EWMA series of each run-level metric with `candidate`.
 Status UpdateDriftSeries(Context& ctx, const store::RunInfo& candidate, const std::string& baseline_run_id);
 
-// Records the run in Prometheus form and pushes it / writes the textfile.
+// Records the run in Prometheus form into `drift`: the run-level series, then
+// one series per compared metric and slice (with the CUSUM/EWMA state of the
+// run's drift point), or the pass rate when nothing was compared. `drift` is
+// shared and thread-safe; errors are label or database failures.
+Status RecordRunMetrics(Context& ctx, metrics::DriftMetrics& drift, const store::RunInfo& run,
+                        const RunResult& result);
+
+// Records the run (RecordRunMetrics) and pushes it / writes the textfile.
 Status ExportRunMetrics(Context& ctx, const store::RunInfo& run, const RunResult& result,
                         const std::string& push_url);
 

@@ -77,6 +77,8 @@ struct TargetConfig {
   int concurrency = 0;  // 0: use the run's global concurrency
   RateLimit rate_limit;
   int timeout_ms = 30000;
+  // HTTP providers: a larger response body is provider_error, not retried.
+  std::int64_t max_response_bytes = 8 << 20;
   RetryPolicy retry;
   Price price;
   std::optional<double> budget_usd;
@@ -135,6 +137,9 @@ struct Config {
   std::string path;           // file it was loaded from
   std::string database_url;   // empty: embedded cluster
   std::string data_dir = ".driftwatch";
+  // How long a run waits for a lost database connection to come back
+  // (reconnecting) before it fails; completed results are kept either way.
+  double reconnect_seconds = 30;
   int concurrency = 16;
   std::map<std::string, TargetConfig> targets;
   ScorerSettings scorers;

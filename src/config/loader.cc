@@ -39,8 +39,8 @@ void ParseTarget(const std::string& name, const YAML::Node& node, Config& config
   if (!IsMapOrReport(node, what, diag)) return;
   CheckKeys(node,
             {"provider", "base_url", "model", "api_key_env", "prompt", "messages", "params", "concurrency",
-             "rate_limit", "timeout_ms", "retries", "price", "budget_usd", "verify_tls", "ca_file", "http", "exec",
-             "sim"},
+             "rate_limit", "timeout_ms", "max_response_bytes", "retries", "price", "budget_usd", "verify_tls",
+             "ca_file", "http", "exec", "sim"},
             what, diag);
   TargetConfig t;
   t.name = name;
@@ -85,6 +85,7 @@ void ParseTarget(const std::string& name, const YAML::Node& node, Config& config
   }
   if (auto v = GetInt(node, "concurrency", diag, false, 1, 10000)) t.concurrency = static_cast<int>(*v);
   if (auto v = GetInt(node, "timeout_ms", diag, false, 1, 3600000)) t.timeout_ms = static_cast<int>(*v);
+  if (auto v = GetInt(node, "max_response_bytes", diag, false, 1024, 1LL << 30)) t.max_response_bytes = *v;
   if (node["rate_limit"] && IsMapOrReport(node["rate_limit"], "'rate_limit'", diag)) {
     CheckKeys(node["rate_limit"], {"requests_per_second", "tokens_per_minute"}, "rate_limit", diag);
     if (auto v = GetNumber(node["rate_limit"], "requests_per_second", diag, false, 0))
@@ -252,9 +253,10 @@ Result<Config> ParseConfig(const std::string& text, const std::string& file) {
             "the config", diag);
   if (auto v = GetInt(*root, "version", diag, false, 1, 1)) (void)v;
   if (const YAML::Node db = (*root)["database"]; db && IsMapOrReport(db, "'database'", diag)) {
-    CheckKeys(db, {"url", "data_dir"}, "database", diag);
+    CheckKeys(db, {"url", "data_dir", "reconnect_seconds"}, "database", diag);
     if (auto v = GetExpanded(db, "url", diag)) config.database_url = *v;
     if (auto v = GetString(db, "data_dir", diag)) config.data_dir = *v;
+    if (auto v = GetNumber(db, "reconnect_seconds", diag, false, 0, 3600)) config.reconnect_seconds = *v;
   }
   if (auto v = GetInt(*root, "concurrency", diag, false, 1, 10000)) config.concurrency = static_cast<int>(*v);
 

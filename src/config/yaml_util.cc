@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "core/utf8.h"
+
 namespace dw::config {
 namespace {
 
@@ -66,14 +68,36 @@ bool LooksLikeInteger(const std::string& s) {
   return true;
 }
 
+// Control characters quoted from the input (a newline in a value, a YAML
+// escape) are written as \n, \t or \xNN, so each problem stays on one line.
+std::string EscapeControls(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  for (unsigned char c : message) {
+    if (c >= 0x20 && c != 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void Diagnostics::Add(const YAML::Mark& mark, const std::string& message) {
   std::string pos = Position(mark);
-  errors_.push_back(file_ + ":" + (pos.empty() ? "" : pos + ": ") + message);
+  errors_.push_back(file_ + ":" + (pos.empty() ? "" : pos + ": ") + EscapeControls(message));
 }
 
-void Diagnostics::AddGlobal(const std::string& message) { errors_.push_back(file_ + ": " + message); }
+void Diagnostics::AddGlobal(const std::string& message) { errors_.push_back(file_ + ": " + EscapeControls(message)); }
 
 std::string Diagnostics::Where(const YAML::Mark& mark) const {
   std::string pos = Position(mark);
@@ -91,10 +115,21 @@ Status Diagnostics::ToStatus() const {
 }
 
 Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file) {
+  if (auto bad = FindInvalidUtf8(text)) {
+    const std::string_view before(text.data(), *bad);
+    const size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const size_t newline = before.rfind('\n');
+    const size_t column = newline == std::string_view::npos ? *bad + 1 : *bad - newline;
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const auto byte = static_cast<unsigned char>(text[*bad]);
+    return Fail(ErrorKind::kInvalidInput, file + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                              ": not valid UTF-8 (byte 0x" + kHex[byte >> 4] + kHex[byte & 0xf] +
+                                              "); save the file as UTF-8");
+  }
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Fail(ErrorKind::kInvalidInput, file + ":" + Position(e.mark) + ": " + e.msg);
+    return Fail(ErrorKind::kInvalidInput, file + ":" + Position(e.mark) + ": " + EscapeControls(e.msg));
   }
 }
 

@@ -24,7 +24,10 @@ class Diagnostics {
 
   // Records "file:line:col: message" using the node's mark (1-based output).
   void Add(const YAML::Mark& mark, const std::string& message);
-  void Add(const YAML::Node& node, const std::string& message) { Add(node.Mark(), message); }
+  // A node that does not exist (a missing key) has no position: "file: message".
+  void Add(const YAML::Node& node, const std::string& message) {
+    Add(node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(), message);
+  }
   // Records "file: message" for problems without a position.
   void AddGlobal(const std::string& message);
 
@@ -41,7 +44,8 @@ class Diagnostics {
   std::vector<std::string> errors_;
 };
 
-// Parses YAML text; syntax errors become "file:line:col: message".
+// Parses YAML text; syntax errors and bytes that are not UTF-8 become
+// "file:line:col: message".
 Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file);
 
 // Reads and parses a YAML file.

@@ -6,6 +6,7 @@
 
 #include "config/yaml_util.h"
 #include "core/hash.h"
+#include "core/json_text.h"
 
 namespace dw::goldenset {
 namespace {
@@ -71,11 +72,20 @@ Status FinishIds(std::vector<GoldenCase>& cases, const std::vector<std::string>&
   return Ok();
 }
 
-Status CheckNotEmpty(const std::vector<GoldenCase>& cases, const std::string& file) {
+Status TooManyCases(const std::string& where, const ParseLimits& limits) {
+  return Fail(ErrorKind::kInvalidInput, where + ": more than " + std::to_string(limits.max_cases) +
+                                            " cases, the limit for one golden set; split it into several");
+}
+
+Status TooLargeCase(const std::string& where, size_t bytes, const ParseLimits& limits) {
+  return Fail(ErrorKind::kInvalidInput, where + ": the case is " + std::to_string(bytes) +
+                                            " bytes, above the limit of " + std::to_string(limits.max_case_bytes) +
+                                            " bytes per case");
+}
+
+Status CheckCaseCount(const std::vector<GoldenCase>& cases, const std::string& file, const ParseLimits& limits) {
   if (cases.empty()) return Fail(ErrorKind::kInvalidInput, file + ": the golden set has no cases");
-  if (cases.size() > kMaxCases)
-    return Fail(ErrorKind::kInvalidInput, file + ": " + std::to_string(cases.size()) + " cases exceed the limit of " +
-                                              std::to_string(kMaxCases));
+  if (cases.size() > limits.max_cases) return TooManyCases(file, limits);
   return Ok();
 }
 
@@ -146,15 +156,20 @@ Defaults ReadDefaults(const YAML::Node& node, Diagnostics& diag) {
 }
 
 Result<ParsedGoldenSet> FinishYamlCases(std::vector<GoldenCase> cases, std::vector<std::string> locations,
-                                        const Defaults& defaults, ParsedGoldenSet parsed, const std::string& file) {
+                                        const Defaults& defaults, ParsedGoldenSet parsed, const std::string& file,
+                                        const ParseLimits& limits) {
   for (auto& c : cases) ApplyDefaults(defaults, c);
-  if (auto s = CheckNotEmpty(cases, file); !s) return Fail(s.error());
+  if (auto s = CheckCaseCount(cases, file, limits); !s) return Fail(s.error());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const size_t bytes = CanonicalJson(cases[i].ToJson()).size();
+    if (bytes > limits.max_case_bytes) return Fail(TooLargeCase(locations[i], bytes, limits).error());
+  }
   if (auto s = FinishIds(cases, locations, parsed.warnings); !s) return Fail(s.error());
   parsed.set.cases = std::move(cases);
   return parsed;
 }
 
-Result<ParsedGoldenSet> ParseNative(const YAML::Node& root, const std::string& file) {
+Result<ParsedGoldenSet> ParseNative(const YAML::Node& root, const std::string& file, const ParseLimits& limits) {
   Diagnostics diag(file);
   ParsedGoldenSet parsed;
   parsed.format = "native";
@@ -172,6 +187,8 @@ Result<ParsedGoldenSet> ParseNative(const YAML::Node& root, const std::string& f
     diag.Add(root, "missing required key 'cases' (a list of cases)");
   } else if (!list.IsSequence()) {
     diag.Add(list, "'cases' must be a list");
+  } else if (list.size() > limits.max_cases) {
+    return Fail(TooManyCases(diag.Where(list.Mark()), limits).error());
   } else {
     for (const auto& node : list) {
       if (!node.IsMap()) {
@@ -191,14 +208,14 @@ Result<ParsedGoldenSet> ParseNative(const YAML::Node& root, const std::string& f
     }
   }
   if (!diag.ok()) return Fail(diag.ToStatus().error());
-  return FinishYamlCases(std::move(cases), std::move(locations), defaults, std::move(parsed), file);
+  return FinishYamlCases(std::move(cases), std::move(locations), defaults, std::move(parsed), file, limits);
 }
 
-Result<ParsedGoldenSet> ParsePromptfoo(const YAML::Node& root, const std::string& file);
-
 // promptfoo tests may live in other files: `tests: file://cases.yaml`.
+// `files_left` counts down the file:// references still allowed.
 Status AppendPromptfooTests(const YAML::Node& tests, const std::string& file, std::vector<GoldenCase>& cases,
-                            std::vector<std::string>& locations, Diagnostics& diag, int depth) {
+                            std::vector<std::string>& locations, Diagnostics& diag, int depth,
+                            const ParseLimits& limits, int& files_left) {
   auto read_one = [&](const YAML::Node& node) {
     if (!node.IsMap()) {
       diag.Add(node, "each test must be a mapping with vars and assert");
@@ -230,15 +247,24 @@ Status AppendPromptfooTests(const YAML::Node& tests, const std::string& file, st
       diag.Add(ref, "too many nested file:// references");
       return Ok();
     }
+    if (--files_left < 0) {
+      diag.Add(ref, "more than " + std::to_string(kMaxIncludedFiles) + " file:// references");
+      return Ok();
+    }
     std::filesystem::path path = target.substr(7);
     if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+      diag.Add(ref, "'" + target + "' is not a regular file");
+      return Ok();
+    }
     auto text = config::ReadTextFile(path.string());
     if (!text) {
       diag.Add(ref, text.error().message);
       return Ok();
     }
     if (path.extension() == ".jsonl") {
-      auto sub = ParseGoldenSet(*text, path.string(), Format::kJsonl);
+      auto sub = ParseGoldenSet(*text, path.string(), Format::kJsonl, limits);
       if (!sub) return Fail(sub.error());
       for (auto& c : sub->set.cases) {
         locations.push_back(path.string());
@@ -248,9 +274,13 @@ Status AppendPromptfooTests(const YAML::Node& tests, const std::string& file, st
     }
     auto sub_root = config::ParseYaml(*text, path.string());  // JSON is YAML too
     if (!sub_root) return Fail(sub_root.error());
+    if (sub_root->IsMap() && !(*sub_root)["tests"]) {
+      diag.Add(ref, "'" + target + "' has no 'tests' (expected a list of tests, or a mapping with 'tests')");
+      return Ok();
+    }
     Diagnostics sub_diag(path.string());
     const YAML::Node sub_tests = sub_root->IsMap() ? (*sub_root)["tests"] : *sub_root;
-    auto s = AppendPromptfooTests(sub_tests, path.string(), cases, locations, sub_diag, depth + 1);
+    auto s = AppendPromptfooTests(sub_tests, path.string(), cases, locations, sub_diag, depth + 1, limits, files_left);
     for (const auto& e : sub_diag.errors()) diag.AddGlobal(e);
     return s;
   };
@@ -270,13 +300,17 @@ Status AppendPromptfooTests(const YAML::Node& tests, const std::string& file, st
   return Ok();
 }
 
-Result<ParsedGoldenSet> ParsePromptfoo(const YAML::Node& root, const std::string& file) {
+Result<ParsedGoldenSet> ParsePromptfoo(const YAML::Node& root, const std::string& file, const ParseLimits& limits) {
   Diagnostics diag(file);
   ParsedGoldenSet parsed;
   parsed.format = "promptfoo";
   config::CheckNoDuplicateKeys(root, diag);
   // YAML::Node assignment writes through to the referenced node, so bind once.
   const YAML::Node tests = root.IsMap() ? root["tests"] : root;
+  if (!tests) {
+    diag.Add(root, "missing required key 'tests' (a list of promptfoo tests or a file:// reference)");
+    return Fail(diag.ToStatus().error());
+  }
   Defaults defaults;
   if (root.IsMap()) {
     if (auto v = config::GetString(root, "description", diag)) parsed.set.description = *v;
@@ -292,14 +326,16 @@ Result<ParsedGoldenSet> ParsePromptfoo(const YAML::Node& root, const std::string
   }
   std::vector<GoldenCase> cases;
   std::vector<std::string> locations;
-  if (auto s = AppendPromptfooTests(tests, file, cases, locations, diag, 0); !s) return Fail(s.error());
+  int files_left = kMaxIncludedFiles;
+  if (auto s = AppendPromptfooTests(tests, file, cases, locations, diag, 0, limits, files_left); !s)
+    return Fail(s.error());
   if (!diag.ok()) return Fail(diag.ToStatus().error());
-  return FinishYamlCases(std::move(cases), std::move(locations), defaults, std::move(parsed), file);
+  return FinishYamlCases(std::move(cases), std::move(locations), defaults, std::move(parsed), file, limits);
 }
 
 // ---- JSONL --------------------------------------------------------------
 
-Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& file) {
+Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& file, const ParseLimits& limits) {
   ParsedGoldenSet parsed;
   parsed.format = "jsonl";
   std::vector<GoldenCase> cases;
@@ -315,18 +351,26 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
     std::string where = file + ":" + std::to_string(line_no);
     start = end + 1;
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (cases.size() == limits.max_cases) return Fail(TooManyCases(where, limits).error());
+    if (line.size() > limits.max_case_bytes) return Fail(TooLargeCase(where, line.size(), limits).error());
     nlohmann::json obj;
+    bool too_deep = false;
     try {
-      obj = nlohmann::json::parse(line);
+      obj = nlohmann::json::parse(line, DepthLimit(too_deep));
     } catch (const nlohmann::json::parse_error& e) {
       size_t column = e.byte == 0 ? 1 : e.byte;
       std::string what = e.what();
       if (auto p = what.find("syntax error"); p != std::string::npos) what = what.substr(p);
       return Fail(ErrorKind::kInvalidInput, where + ":" + std::to_string(column) + ": invalid JSON: " + what);
+    } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+      std::string what = e.what();
+      if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+      return Fail(ErrorKind::kInvalidInput, where + ":1: invalid JSON: " + what);
     }
     auto field_error = [&](const std::string& msg) {
       return Fail(ErrorKind::kInvalidInput, where + ":1: " + msg);
     };
+    if (too_deep) return field_error("invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     if (!obj.is_object()) return field_error("each line must be a JSON object (a case)");
     for (auto& [k, v] : obj.items()) {
       if (!kKeys.count(k))
@@ -365,13 +409,15 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
       c.metadata = obj["metadata"];
     }
     if (obj.contains("threshold")) {
-      if (!obj["threshold"].is_number()) return field_error("'threshold' must be a number between 0 and 1");
-      c.threshold = obj["threshold"].get<double>();
+      const auto& threshold = obj["threshold"];
+      if (!threshold.is_number() || threshold.get<double>() < 0 || threshold.get<double>() > 1)
+        return field_error("'threshold' must be a number between 0 and 1");
+      c.threshold = threshold.get<double>();
     }
     locations.push_back(where);
     cases.push_back(std::move(c));
   }
-  if (auto s = CheckNotEmpty(cases, file); !s) return Fail(s.error());
+  if (auto s = CheckCaseCount(cases, file, limits); !s) return Fail(s.error());
   if (auto s = FinishIds(cases, locations, parsed.warnings); !s) return Fail(s.error());
   parsed.set.cases = std::move(cases);
   return parsed;
@@ -388,24 +434,25 @@ std::string NameFromPath(const std::string& path) {
   return stem.empty() ? "goldenset" : stem;
 }
 
-Result<ParsedGoldenSet> ParseGoldenSet(const std::string& text, const std::string& file, Format format) {
+Result<ParsedGoldenSet> ParseGoldenSet(const std::string& text, const std::string& file, Format format,
+                                       const ParseLimits& limits) {
   if (format == Format::kJsonl || (format == Format::kAuto && EndsWith(file, ".jsonl")))
-    return ParseJsonl(text, file);
+    return ParseJsonl(text, file, limits);
   auto root = config::ParseYaml(text, file);
   if (!root) return Fail(root.error());
   if (format == Format::kAuto)
     format = (root->IsSequence() || (root->IsMap() && (*root)["tests"])) ? Format::kPromptfoo : Format::kNative;
-  if (format == Format::kPromptfoo) return ParsePromptfoo(*root, file);
+  if (format == Format::kPromptfoo) return ParsePromptfoo(*root, file, limits);
   if (!root->IsMap())
     return Fail(ErrorKind::kInvalidInput, file + ": a golden set must be a mapping with 'cases' (or a promptfoo "
                                                  "config with 'tests')");
-  return ParseNative(*root, file);
+  return ParseNative(*root, file, limits);
 }
 
-Result<ParsedGoldenSet> LoadGoldenSet(const std::string& path, Format format) {
+Result<ParsedGoldenSet> LoadGoldenSet(const std::string& path, Format format, const ParseLimits& limits) {
   auto text = config::ReadTextFile(path);
   if (!text) return Fail(text.error());
-  return ParseGoldenSet(*text, path, format);
+  return ParseGoldenSet(*text, path, format, limits);
 }
 
 }  // namespace dw::goldenset

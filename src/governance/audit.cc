@@ -5,11 +5,11 @@
 #include <functional>
 #include <istream>
 #include <ostream>
+#include <pqxx/pqxx>
 #include <regex>
 
-#include <pqxx/pqxx>
-
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "governance/sql_support.h"
 
 namespace dw::governance {
@@ -261,10 +261,11 @@ Result<VerifyReport> VerifyAuditExport(std::istream& in, const std::optional<Aud
   while (std::getline(in, line)) {
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded())
-      return Fail(ErrorKind::kInvalidInput, "line " + std::to_string(line_number) + ": not valid JSON");
-    auto event = AuditEventFromJson(json);
+    auto json = ParseJsonText(line);
+    if (!json)
+      return Fail(ErrorKind::kInvalidInput,
+                  "line " + std::to_string(line_number) + ": not valid JSON: " + json.error().message);
+    auto event = AuditEventFromJson(*json);
     if (!event) return Fail(ErrorKind::kInvalidInput, "line " + std::to_string(line_number) + ": " +
                                                           event.error().message);
     verifier.Add(*event);

@@ -192,6 +192,25 @@ Result<std::vector<Review>> ListReviews(store::Database& db, const ReviewFilter&
   return reviews;
 }
 
+Result<RunEvidenceRecord> RunEvidence(store::Database& db, const std::string& run_id) {
+  if (!internal::IsUuid(run_id))
+    return Fail(ErrorKind::kInvalidInput, "'" + run_id + "' is not a run id (a lower-case uuid)");
+  RunEvidenceRecord record;
+  Status status = RunTransaction(db, "run evidence", [&](pqxx::dbtransaction& tx) -> Status {
+    auto rows = tx.exec_params(
+        "SELECT gov.evidence_manifest(r.golden_set_version_id, r.target_version_id, r.id, NULL, NULL, NULL, "
+        "NULL)::text, s.spec::text FROM run.run r LEFT JOIN core.scorer_version s ON s.id = r.scorer_version_id "
+        "WHERE r.id = $1::uuid",
+        run_id);
+    if (rows.empty()) return Fail(ErrorKind::kNotFound, "there is no run " + run_id);
+    record.manifest = nlohmann::json::parse(rows[0][0].as<std::string>());
+    if (!rows[0][1].is_null()) record.scorer_spec = nlohmann::json::parse(rows[0][1].as<std::string>());
+    return Ok();
+  });
+  if (!status) return Fail(status.error());
+  return record;
+}
+
 Result<std::string> ResolveReviewId(store::Database& db, const std::string& prefix) {
   if (internal::IsUuid(prefix)) return prefix;
   static const std::regex kPrefix("^[0-9a-f-]{8,36}$");

@@ -153,6 +153,21 @@ Result<std::vector<Review>> ListReviews(store::Database& db, const ReviewFilter&
 // or a unique prefix of at least 8 characters.
 Result<ReviewDetail> ShowReview(store::Database& db, const std::string& review_id);
 
+struct RunEvidenceRecord {
+  // gov.evidence_manifest of the run on its own (no baseline, environment,
+  // comparison or tool build): its golden-set and target versions and the
+  // run's provenance with digests of every result and score, exactly as a
+  // review of the run would bind them.
+  nlohmann::json manifest;
+  // The scorer version's spec (engine build, judge and embeddings targets),
+  // which the manifest names only by hash; null when none was recorded.
+  nlohmann::json scorer_spec;
+};
+
+// The evidence of one run, for reports of runs with or without a review.
+// `run_id` is a uuid; kNotFound for an unknown run.
+Result<RunEvidenceRecord> RunEvidence(store::Database& db, const std::string& run_id);
+
 // The full uuid of the review whose id starts with `prefix` (≥ 8
 // characters). kNotFound when none, kInvalidInput when ambiguous.
 Result<std::string> ResolveReviewId(store::Database& db, const std::string& prefix);

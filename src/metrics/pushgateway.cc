@@ -59,6 +59,16 @@ std::string Trimmed(std::string text) {
   return text;
 }
 
+// `url` with its user:password@ part, if any, replaced: for messages.
+std::string WithoutCredentials(const std::string& url) {
+  std::size_t host = url.find("://");
+  if (host == std::string::npos) return url;
+  host += 3;
+  std::size_t at = url.substr(0, url.find_first_of("/?#", host)).rfind('@');
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + "[redacted]@" + url.substr(at + 1);
+}
+
 // Performs one request; maps transport failures and HTTP statuses >= 300 to
 // errors.
 Status Exchange(const PushTarget& target, const char* verb, std::string_view body) {
@@ -91,12 +101,12 @@ Status Exchange(const PushTarget& target, const char* verb, std::string_view bod
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     std::string reason = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(rc);
-    return Fail(ErrorKind::kUnavailable, std::string(verb) + " " + *url + " failed: " + reason);
+    return Fail(ErrorKind::kUnavailable, std::string(verb) + " " + WithoutCredentials(*url) + " failed: " + reason);
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return Ok();
-  std::string message = std::string(verb) + " " + *url + ": HTTP " + std::to_string(status);
+  std::string message = std::string(verb) + " " + WithoutCredentials(*url) + ": HTTP " + std::to_string(status);
   response = Trimmed(std::move(response));
   if (!response.empty()) message += ": " + response;
   if (status == 400) return Fail(ErrorKind::kInvalidInput, message);

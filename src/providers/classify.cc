@@ -77,6 +77,13 @@ SecretRedactor SecretRedactor::ForCredentials(std::string api_key,
   return SecretRedactor(std::move(secrets));
 }
 
+void RedactAttempt(const SecretRedactor& redactor, AttemptResult& attempt) {
+  CallResult& result = attempt.result;
+  for (std::string* text : {&result.output, &result.error_detail, &result.response_id, &result.model,
+                            &result.system_fingerprint, &result.finish_reason})
+    *text = redactor.Redact(std::move(*text));
+}
+
 bool LooksLikeRefusal(std::string_view text) {
   static constexpr std::array<std::string_view, 16> kOpenings = {
       "i'm sorry, but i can't",  "i'm sorry, but i cannot", "i am sorry, but i cannot", "i'm sorry, i can't",
@@ -116,10 +123,18 @@ Outcome ClassifyChatChoice(const ChatChoice& choice, bool json_mode) {
 }
 
 void ClassifyTransportFailure(const HttpResponse& response, AttemptResult& attempt) {
-  attempt.result.outcome =
-      response.failure == HttpFailure::kTimeout ? Outcome::kTimeout : Outcome::kTransportError;
+  switch (response.failure) {
+    case HttpFailure::kTimeout:
+      attempt.result.outcome = Outcome::kTimeout;
+      break;
+    case HttpFailure::kTooLarge:
+      attempt.result.outcome = Outcome::kProviderError;
+      break;
+    default:
+      attempt.result.outcome = Outcome::kTransportError;
+  }
   attempt.result.error_detail = response.failure_detail;
-  attempt.retryable = response.failure != HttpFailure::kTlsVerify;
+  attempt.retryable = response.failure != HttpFailure::kTlsVerify && response.failure != HttpFailure::kTooLarge;
 }
 
 std::string SummarizeErrorBody(std::string_view body) {

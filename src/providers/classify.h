@@ -33,6 +33,11 @@ class SecretRedactor {
   std::vector<std::string> secrets_;
 };
 
+// Redacts every text of `attempt` that came from the provider (output,
+// error detail, response id, model, fingerprint, finish reason): a server
+// that echoes a credential back must not get it stored or shown.
+void RedactAttempt(const SecretRedactor& redactor, AttemptResult& attempt);
+
 // The answer part of a chat completion, as the taxonomy needs it.
 struct ChatChoice {
   std::optional<std::string> content;
@@ -55,9 +60,11 @@ bool LooksLikeRefusal(std::string_view text);
 // JSON document.
 bool IsJsonText(std::string_view text);
 
-// Fills `attempt` for a response that never arrived (`response.failure` is
-// not kNone): timeout → timeout, anything else → transport_error. All are
-// retryable except certificate verification failures, which cannot heal.
+// Fills `attempt` for a response that never arrived whole (`response.failure`
+// is not kNone): timeout → timeout, a body over the size limit →
+// provider_error, anything else → transport_error. All are retryable except
+// certificate verification failures and oversized bodies, which a retry
+// would only repeat.
 void ClassifyTransportFailure(const HttpResponse& response, AttemptResult& attempt);
 
 // Fills `attempt` for a complete response whose status is not 2xx:

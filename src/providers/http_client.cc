@@ -415,15 +415,36 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     Read();
   }
 
+  // The header first, then the body: a body declared larger than the limit
+  // is refused before any of it is read.
   void Read() {
     parser_.emplace();
     parser_->body_limit(client_->options().max_response_bytes);
     if (request_.method == "HEAD") parser_->skip(true);
     connection_->Lowest().expires_at(deadline_);
     connection_->Visit([&](auto& stream) {
+      http::async_read_header(stream, connection_->read_buffer, *parser_,
+                              beast::bind_front_handler(&Exchange::OnHeader, shared_from_this()));
+    });
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t bytes) {
+    if (ec) return OnRead(ec, bytes);
+    // Beast 1.74 skips its own Content-Length check when the header arrived
+    // in more than one piece.
+    if (auto length = parser_->content_length(); length && *length > client_->options().max_response_bytes)
+      return FinishTooLarge();
+    if (parser_->is_done()) return OnRead(ec, bytes);
+    connection_->Visit([&](auto& stream) {
       http::async_read(stream, connection_->read_buffer, *parser_,
                        beast::bind_front_handler(&Exchange::OnRead, shared_from_this()));
     });
+  }
+
+  void FinishTooLarge() {
+    Finish(HttpFailure::kTooLarge, "the response from " + origin_->label + " exceeds the limit of " +
+                                       std::to_string(client_->options().max_response_bytes) +
+                                       " bytes (max_response_bytes)");
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
@@ -431,6 +452,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return Finish(HttpFailure::kTimeout, "timed out waiting for the response from " + origin_->label);
     if (ec) {
       if (!parser_->got_some() && CanResend()) return Resend();
+      if (ec == http::error::body_limit) return FinishTooLarge();
       static const auto& http_category = http::make_error_code(http::error::need_more).category();
       const bool closed = ec == http::error::end_of_stream || ec == asio::error::eof ||
                           ec == asio::ssl::error::stream_truncated;

@@ -69,6 +69,7 @@ enum class HttpFailure {
   kTlsVerify,  // the server certificate was not trusted or did not match
   kProtocol,   // the response was not valid HTTP/1.1, or the request was invalid
   kIo,         // the connection was reset or closed mid-exchange
+  kTooLarge,   // the response body exceeds max_response_bytes (reading stopped there)
 };
 
 struct HttpResponse {
@@ -87,7 +88,7 @@ struct HttpClientOptions {
   bool verify_tls = true;
   std::string ca_file;  // PEM bundle trusted in addition to the system CAs
   std::size_t max_idle_per_origin = 1024;
-  std::size_t max_response_bytes = 64u << 20;
+  std::size_t max_response_bytes = 8u << 20;
   std::string user_agent = "driftwatch/0.1";
 };
 

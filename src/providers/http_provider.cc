@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "core/template.h"
 #include "providers/call_controller.h"
 #include "providers/classify.h"
@@ -42,8 +43,7 @@ struct RenderedHttp {
 std::optional<std::int64_t> TokensAt(const std::optional<JsonPath>& path, const nlohmann::json& json) {
   if (!path) return std::nullopt;
   const nlohmann::json* value = path->Find(json);
-  if (value == nullptr || !value->is_number()) return std::nullopt;
-  return value->is_number_float() ? static_cast<std::int64_t>(value->get<double>()) : value->get<std::int64_t>();
+  return value == nullptr ? std::nullopt : TokenCount(*value);
 }
 
 AttemptResult Interpret(const HttpShared& shared, const HttpResponse& response, std::size_t request_size) {
@@ -51,7 +51,6 @@ AttemptResult Interpret(const HttpShared& shared, const HttpResponse& response, 
   CallResult& result = attempt.result;
   if (response.failure != HttpFailure::kNone) {
     ClassifyTransportFailure(response, attempt);
-    result.error_detail = shared.redactor.Redact(std::move(result.error_detail));
     return attempt;
   }
   if (response.status < 200 || response.status >= 300) {
@@ -59,16 +58,17 @@ AttemptResult Interpret(const HttpShared& shared, const HttpResponse& response, 
     return attempt;
   }
   result.http_status = response.status;
-  auto json = nlohmann::json::parse(response.body, nullptr, false);
+  auto parsed = ParseJsonText(response.body);
+  const nlohmann::json json = parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded);
   if (shared.output_path.is_root()) {
     result.output = json.is_discarded() ? response.body : JsonToText(json);
   } else {
     const nlohmann::json* value = json.is_discarded() ? nullptr : shared.output_path.Find(json);
     if (value == nullptr) {
       result.outcome = Outcome::kProviderError;
-      result.error_detail = shared.redactor.Redact(
-          json.is_discarded() ? "HTTP " + std::to_string(response.status) + " but the body is not JSON"
-                              : "output path " + shared.output_path.text() + " is not in the response");
+      result.error_detail = json.is_discarded()
+                                ? "HTTP " + std::to_string(response.status) + " but the body is not JSON"
+                                : "output path " + shared.output_path.text() + " is not in the response";
       return attempt;
     }
     result.output = JsonToText(*value);
@@ -128,11 +128,13 @@ class HttpJsonProvider final : public Provider {
             http.headers.emplace_back("Content-Type", text_body ? "text/plain; charset=utf-8" : "application/json");
           http.body = body;
           HttpShared* raw = shared.get();
-          raw->client->Send(origin, std::move(http), deadline,
-                            [shared, request_size = body.size(),
-                             attempt_done = std::move(attempt_done)](HttpResponse response) {
-                              attempt_done(Interpret(*shared, response, request_size));
-                            });
+          raw->client->Send(
+              origin, std::move(http), deadline,
+              [shared, request_size = body.size(), attempt_done = std::move(attempt_done)](HttpResponse response) {
+                AttemptResult attempt = Interpret(*shared, response, request_size);
+                RedactAttempt(shared->redactor, attempt);
+                attempt_done(std::move(attempt));
+              });
         },
         std::move(done));
   }
@@ -234,6 +236,7 @@ Result<std::unique_ptr<Provider>> MakeHttpProvider(const config::TargetConfig& t
   HttpClientOptions options;
   options.verify_tls = target.verify_tls;
   options.ca_file = target.ca_file;
+  options.max_response_bytes = static_cast<std::size_t>(target.max_response_bytes);
   auto client = HttpClient::Create(io, std::move(options));
   if (!client) return Fail(std::move(client.error()));
   shared->client = std::move(*client);

@@ -79,4 +79,23 @@ const nlohmann::json* JsonPath::Find(const nlohmann::json& root) const {
   return node;
 }
 
+std::optional<std::int64_t> TokenCount(const nlohmann::json& value) {
+  constexpr std::int64_t kMax = std::int64_t{1} << 53;  // every integer up to it is exact in a double
+  if (value.is_number_unsigned()) {
+    const auto n = value.get<std::uint64_t>();
+    return n <= static_cast<std::uint64_t>(kMax) ? std::optional<std::int64_t>(static_cast<std::int64_t>(n))
+                                                 : std::nullopt;
+  }
+  if (value.is_number_integer()) {
+    const auto n = value.get<std::int64_t>();
+    return n >= 0 && n <= kMax ? std::optional<std::int64_t>(n) : std::nullopt;
+  }
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    return d >= 0 && d <= static_cast<double>(kMax) ? std::optional<std::int64_t>(static_cast<std::int64_t>(d))
+                                                    : std::nullopt;
+  }
+  return std::nullopt;
+}
+
 }  // namespace dw::providers

@@ -2,12 +2,13 @@
 // "$.choices[0].message.content", "$['odd key'].x", "$.items[-1]".
 #pragma once
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
@@ -33,5 +34,10 @@ class JsonPath {
   std::string text_;
   std::vector<Step> steps_;
 };
+
+// A token count reported by a provider (usage fields): a non-negative JSON
+// number, fractions truncated. std::nullopt for anything else, including
+// negative numbers and numbers above 2^53. Pure.
+std::optional<std::int64_t> TokenCount(const nlohmann::json& value);
 
 }  // namespace dw::providers

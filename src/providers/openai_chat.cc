@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "core/template.h"
 #include "providers/call_controller.h"
 #include "providers/http_client.h"
+#include "providers/json_path.h"
 #include "providers/json_template.h"
 
 namespace dw::providers {
@@ -14,11 +16,12 @@ namespace {
 
 std::string Canonical(const nlohmann::json& value) { return CanonicalJson(value); }
 
+// A count (usage tokens, max_tokens) of `object`; 0 when absent or not a
+// valid count (json_path.h TokenCount).
 std::int64_t IntField(const nlohmann::json& object, const char* key) {
   if (!object.is_object()) return 0;
   auto it = object.find(key);
-  if (it == object.end() || !it->is_number()) return 0;
-  return it->is_number_float() ? static_cast<std::int64_t>(it->get<double>()) : it->get<std::int64_t>();
+  return it == object.end() ? 0 : TokenCount(*it).value_or(0);
 }
 
 std::string StringField(const nlohmann::json& object, const char* key) {
@@ -106,8 +109,9 @@ Result<std::string> ChatRequestRenderer::Render(const nlohmann::json& vars) cons
 }
 
 Result<ChatCompletion> ParseChatCompletion(std::string_view body) {
-  auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded()) return Fail(ErrorKind::kInvalidInput, "the response body is not JSON");
+  auto parsed = ParseJsonText(body);
+  if (!parsed) return Fail(ErrorKind::kInvalidInput, "the response body is not JSON: " + parsed.error().message);
+  const nlohmann::json& json = *parsed;
   if (!json.is_object()) return Fail(ErrorKind::kInvalidInput, "the response body is not a JSON object");
   if (auto error = json.find("error"); error != json.end() && !error->is_null())
     return Fail(ErrorKind::kInvalidInput, "the response is an error: " + SummarizeErrorBody(body));
@@ -173,7 +177,6 @@ AttemptResult Interpret(const ChatShared& shared, const HttpResponse& response, 
   CallResult& result = attempt.result;
   if (response.failure != HttpFailure::kNone) {
     ClassifyTransportFailure(response, attempt);
-    result.error_detail = shared.redactor.Redact(std::move(result.error_detail));
     return attempt;
   }
   if (response.status < 200 || response.status >= 300) {
@@ -184,8 +187,7 @@ AttemptResult Interpret(const ChatShared& shared, const HttpResponse& response, 
   auto completion = ParseChatCompletion(response.body);
   if (!completion) {
     result.outcome = Outcome::kProviderError;
-    result.error_detail =
-        shared.redactor.Redact("HTTP " + std::to_string(response.status) + " but " + completion.error().message);
+    result.error_detail = "HTTP " + std::to_string(response.status) + " but " + completion.error().message;
     return attempt;
   }
   result.response_id = std::move(completion->id);
@@ -263,7 +265,9 @@ class OpenAiChatProvider final : public Provider {
           raw->client->Send(raw->origin, std::move(http), deadline,
                             [shared = std::move(shared), request_size = request.size(),
                              attempt_done = std::move(attempt_done)](HttpResponse response) {
-                              attempt_done(Interpret(*shared, response, request_size));
+                              AttemptResult attempt = Interpret(*shared, response, request_size);
+                              RedactAttempt(shared->redactor, attempt);
+                              attempt_done(std::move(attempt));
                             });
         },
         std::move(done));
@@ -300,6 +304,7 @@ Result<std::unique_ptr<Provider>> MakeOpenAiChatProvider(const config::TargetCon
   HttpClientOptions options;
   options.verify_tls = target.verify_tls;
   options.ca_file = target.ca_file;
+  options.max_response_bytes = static_cast<std::size_t>(target.max_response_bytes);
   auto client = HttpClient::Create(io, std::move(options));
   if (!client) return Fail(std::move(client.error()));
   shared->client = std::move(*client);

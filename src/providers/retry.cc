@@ -61,16 +61,18 @@ std::chrono::milliseconds RetryDelay(const config::RetryPolicy& policy, int fail
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
                                                          std::chrono::system_clock::time_point now) {
+  // Capped at 1e9 s (about 31 years): beyond any max_delay_ms, and far from
+  // overflowing clock arithmetic whatever date a server sends.
+  static constexpr double kMaxSeconds = 1e9;
+  auto wait = [](double seconds) {
+    return std::chrono::milliseconds(std::llround(std::min(seconds, kMaxSeconds) * 1000.0));
+  };
   value = TrimSpaces(value);
-  if (auto seconds = ParseSeconds(value)) {
-    constexpr double kMaxSeconds = 1e9;
-    return std::chrono::milliseconds(std::llround(std::min(*seconds, kMaxSeconds) * 1000.0));
-  }
+  if (auto seconds = ParseSeconds(value)) return wait(*seconds);
   auto when = ParseHttpDate(value);
   if (!when) return std::nullopt;
-  auto target = std::chrono::system_clock::from_time_t(*when);
-  if (target <= now) return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(target - now);
+  const double ahead = static_cast<double>(*when) - std::chrono::duration<double>(now.time_since_epoch()).count();
+  return ahead <= 0 ? std::chrono::milliseconds(0) : wait(ahead);
 }
 
 }  // namespace dw::providers

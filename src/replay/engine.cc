@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <future>
+#include <thread>
 
 #include "scoring/scorer.h"
 
@@ -24,11 +26,28 @@ struct CaseEntry {
   bool expects_refusal = false;
 };
 
+std::shared_ptr<CaseEntry> MakeEntry(GoldenCase c) {
+  auto e = std::make_shared<CaseEntry>();
+  e->expects_refusal = ExpectsRefusal(c);
+  auto compiled = scoring::CompiledAssertions::Compile(c);
+  if (compiled)
+    e->compiled.emplace(std::move(*compiled));
+  else
+    e->compile_error = compiled.error().message;
+  e->golden_case = std::move(c);
+  return e;
+}
+
+using Batch = std::vector<std::shared_ptr<CaseEntry>>;
+
 class Engine {
  public:
   Engine(CaseSource& cases, providers::Provider& provider, boost::asio::io_context& io, ResultSink& sink,
          const ReplayOptions& options)
       : cases_(cases), provider_(provider), io_(io), sink_(sink), options_(options), progress_timer_(io) {}
+  ~Engine() {
+    if (reader_.joinable()) reader_.join();
+  }
 
   Result<ReplayOutcome> Run() {
     start_ = std::chrono::steady_clock::now();
@@ -67,30 +86,47 @@ class Engine {
         return true;
       }
       if (source_exhausted_) return false;
-      auto next = cases_.Next();
+      if (!prefetch_.valid()) Prefetch();
+      // Not read yet: the reader calls Launch() again when it has the batch.
+      if (prefetch_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      auto next = prefetch_.get();
       if (!next) {
         Stop(next.error());
         return false;
       }
-      batch_.clear();
+      batch_ = std::move(*next);
       batch_pos_ = 0;
       next_repeat_ = 0;
-      if (next->empty()) {
+      if (batch_.empty()) {
         source_exhausted_ = true;
         return false;
       }
-      for (auto& c : *next) {
-        auto e = std::make_shared<CaseEntry>();
-        e->expects_refusal = ExpectsRefusal(c);
-        auto compiled = scoring::CompiledAssertions::Compile(c);
-        if (compiled)
-          e->compiled.emplace(std::move(*compiled));
-        else
-          e->compile_error = compiled.error().message;
-        e->golden_case = std::move(c);
-        batch_.push_back(std::move(e));
-      }
+      Prefetch();
     }
+  }
+
+  // Reads and compiles the next batch on a reader thread while this batch's
+  // calls run: the io thread never waits for the case source (a slow read,
+  // or a database outage, holds back new calls, not answers to calls in
+  // flight). At most one read is outstanding; its result is posted back as
+  // a call to Launch(), and the work guard keeps io_.run() alive until then.
+  void Prefetch() {
+    if (reader_.joinable()) reader_.join();  // done: its batch was taken
+    std::promise<Result<Batch>> promise;
+    prefetch_ = promise.get_future();
+    reader_ = std::thread([this, promise = std::move(promise), guard = boost::asio::make_work_guard(io_)]() mutable {
+      promise.set_value([&]() -> Result<Batch> {
+        auto next = cases_.Next();
+        if (!next) return Fail(next.error());
+        Batch batch;
+        batch.reserve(next->size());
+        for (auto& c : *next) batch.push_back(MakeEntry(std::move(c)));
+        return batch;
+      }());
+      boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.lock()) Launch();
+      });
+    });
   }
 
   void Launch() {
@@ -208,7 +244,12 @@ class Engine {
   const ReplayOptions& options_;
   boost::asio::steady_timer progress_timer_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
-  std::vector<std::shared_ptr<CaseEntry>> batch_;
+  Batch batch_;
+  std::future<Result<Batch>> prefetch_;
+  std::thread reader_;
+  // Expires with the engine, so a Launch() the reader posted after the run
+  // ended never touches it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   size_t batch_pos_ = 0;
   int next_repeat_ = 0;
   bool source_exhausted_ = false;

@@ -23,8 +23,9 @@
 
 namespace dw::replay {
 
-// Supplies cases in batches; an empty batch means the end. Called on the
-// engine's thread only.
+// Supplies cases in batches; an empty batch means the end. Called from one
+// thread at a time, not necessarily the engine's: the engine reads the next
+// batch ahead, on a helper thread, while the current one is replayed.
 class CaseSource {
  public:
   virtual ~CaseSource() = default;

@@ -1,12 +1,13 @@
 #include "scoring/json_check.h"
 
 #include <utility>
-
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
+
+#include "core/json_text.h"
 
 #if !VALIJSON_USE_EXCEPTIONS
 #error "scoring must be compiled with VALIJSON_USE_EXCEPTIONS=1 (see src/scoring/CMakeLists.txt)"
@@ -119,10 +120,9 @@ std::vector<nlohmann::json> ExtractJsonObjects(std::string_view text) {
       }
     }
     if (end != std::string_view::npos) {
-      nlohmann::json parsed =
-          nlohmann::json::parse(text.substr(start, end - start + 1), nullptr, /*allow_exceptions=*/false);
-      if (!parsed.is_discarded() && parsed.is_object()) {
-        objects.push_back(std::move(parsed));
+      auto parsed = ParseJsonText(text.substr(start, end - start + 1));
+      if (parsed && parsed->is_object()) {
+        objects.push_back(std::move(*parsed));
         start = text.find('{', end + 1);
         continue;
       }
@@ -133,8 +133,8 @@ std::vector<nlohmann::json> ExtractJsonObjects(std::string_view text) {
 }
 
 Result<nlohmann::json> ParseJson(std::string_view text) {
-  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return Fail(ErrorKind::kInvalidInput, "not valid JSON");
+  auto parsed = ParseJsonText(text);
+  if (!parsed) return Fail(ErrorKind::kInvalidInput, "not valid JSON: " + parsed.error().message);
   return parsed;
 }
 

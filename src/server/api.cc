@@ -9,6 +9,8 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "core/json_text.h"
+#include "core/utf8.h"
 #include "governance/review.h"
 #include "metrics/exposition.h"
 #include "sched/job_queue.h"
@@ -27,6 +29,10 @@ using Params = std::vector<std::string>;
 
 // ---- request parsing --------------------------------------------------------
 
+// Text the database can take as a parameter: UTF-8 without NUL characters.
+bool IsStorableText(std::string_view s) { return !FindInvalidUtf8(s) && s.find('\0') == std::string_view::npos; }
+
+// Percent-decodes `s`; the result must be storable text.
 Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -48,6 +54,9 @@ Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
       out += c;
     }
   }
+  if (!IsStorableText(out))
+    return Fail(ErrorKind::kInvalidInput,
+                "the request target must be UTF-8 text without NUL characters (after percent-decoding)");
   return out;
 }
 
@@ -84,8 +93,9 @@ Result<Target> ParseTarget(const std::string& raw) {
       if (!part.empty()) {
         size_t eq = part.find('=');
         auto key = PercentDecode(part.substr(0, eq), true);
+        if (!key) return Fail(key.error());
         auto value = PercentDecode(eq == std::string_view::npos ? "" : part.substr(eq + 1), true);
-        if (!key || !value) return Fail(ErrorKind::kInvalidInput, "malformed query string");
+        if (!value) return Fail(value.error());
         if (t.query.count(*key)) return Fail(ErrorKind::kInvalidInput, "query parameter '" + *key + "' is given twice");
         t.query[*key] = *value;
       }
@@ -160,8 +170,9 @@ std::optional<HttpReply> RequireJsonBody(const HttpRequestData& request) {
 }
 
 Result<Json> ParseObjectBody(const HttpRequestData& request, std::initializer_list<const char*> known) {
-  Json body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded()) return Fail(ErrorKind::kInvalidInput, "the request body is not valid JSON");
+  auto parsed = ParseJsonText(request.body);
+  if (!parsed) return Fail(ErrorKind::kInvalidInput, "the request body is not valid JSON: " + parsed.error().message);
+  Json body = std::move(*parsed);
   if (!body.is_object()) return Fail(ErrorKind::kInvalidInput, "the request body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
     bool ok = false;
@@ -177,7 +188,10 @@ Result<std::string> StringField(const Json& body, const char* name, bool require
     return std::string();
   }
   if (!body[name].is_string()) return Fail(ErrorKind::kInvalidInput, std::string("'") + name + "' must be a string");
-  return body[name].get<std::string>();
+  const auto& text = body[name].get_ref<const std::string&>();
+  if (text.find('\0') != std::string::npos)
+    return Fail(ErrorKind::kInvalidInput, std::string("'") + name + "' must not contain NUL characters");
+  return text;
 }
 
 Result<int> IntField(const Json& body, const char* name, int fallback, int min, int max) {
@@ -191,23 +205,19 @@ Result<int> IntField(const Json& body, const char* name, int fallback, int min, 
   return static_cast<int>(v);
 }
 
-// "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+// "YYYY-MM-DDTHH:MM:SSZ" (UTC): a real date and time of the years 1970 to
+// 2200 (no normalising of 2030-02-31, no overflow past the clock's range).
 std::optional<std::chrono::system_clock::time_point> ParseUtc(const std::string& text) {
   int y, mo, d, h, mi, s;
   char z = 0;
   if (text.size() != 20 || std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 ||
       z != 'Z')
     return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  std::time_t t = timegm(&tm);
-  if (t == -1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(t);
+  using namespace std::chrono;
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!date.ok() || y < 1970 || y > 2200 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59)
+    return std::nullopt;
+  return system_clock::time_point(sys_days(date) + hours(h) + minutes(mi) + seconds(s));
 }
 
 std::string IsoUtc(std::chrono::system_clock::time_point t) {
@@ -670,7 +680,9 @@ void Api::BuildRoutes() {
          input.reason = *reason;
          if (!expires->empty()) {
            auto t = ParseUtc(*expires);
-           if (!t) return JsonError(400, "invalid_request", "'waiver_expires_at' must be YYYY-MM-DDTHH:MM:SSZ");
+           if (!t)
+             return JsonError(400, "invalid_request",
+                              "'waiver_expires_at' must be a UTC time YYYY-MM-DDTHH:MM:SSZ from 1970 to 2200");
            input.waiver_expires_at = *t;
          }
          return WithDb([&](store::Database& db) -> Result<Json> {

@@ -33,6 +33,76 @@ HttpReply JsonError(int status, const std::string& code, const std::string& mess
   return reply;
 }
 
+namespace {
+
+using RequestParser = http::request_parser<http::string_body>;
+
+void ApplyLimits(RequestParser& parser, const HttpServerOptions& options) {
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  parser.body_limit(options.max_body_bytes);
+}
+
+// The reply for a request that could not be read, or nullopt when the
+// connection should just close (timeout, peer gone, nothing received).
+std::optional<HttpReply> ReadErrorReply(beast::error_code ec, bool got_some, const HttpServerOptions& options) {
+  if (ec == http::error::body_limit)
+    return JsonError(413, "payload_too_large",
+                     "the request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+  if (ec == http::error::header_limit)
+    return JsonError(431, "headers_too_large",
+                     "the request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
+  if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+      !got_some)
+    return std::nullopt;
+  return JsonError(400, "bad_request", "malformed HTTP request: " + ec.message());
+}
+
+HttpRequestData ToRequestData(const RequestParser::value_type& req) {
+  HttpRequestData data;
+  data.method = std::string(req.method_string());
+  data.target = std::string(req.target());
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto [it, inserted] = data.headers.emplace(name, std::string(field.value()));
+    if (!inserted) it->second += ", " + std::string(field.value());
+  }
+  data.body = req.body();
+  return data;
+}
+
+}  // namespace
+
+ParsedHttpRequest ParseHttpRequest(std::string_view bytes, const HttpServerOptions& options) {
+  ParsedHttpRequest parsed;
+  RequestParser parser;
+  ApplyLimits(parser, options);
+  parser.eager(true);
+  beast::error_code ec;
+  while (!ec && !parser.is_done()) {
+    if (bytes.empty()) {
+      parser.put_eof(ec);
+      if (!ec) ec = http::error::partial_message;
+      break;
+    }
+    const std::size_t used = parser.put(net::buffer(bytes.data(), bytes.size()), ec);
+    bytes.remove_prefix(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      if (used == 0) bytes = {};  // the rest is an incomplete header
+    }
+  }
+  if (ec) {
+    parsed.error = ReadErrorReply(ec, true, options)
+                       .value_or(JsonError(400, "bad_request", "malformed HTTP request: " + ec.message()));
+    return parsed;
+  }
+  parsed.request = ToRequestData(parser.get());
+  parsed.keep_alive = parser.get().keep_alive();
+  return parsed;
+}
+
 class Session;
 
 class HttpServer::Impl {
@@ -97,44 +167,20 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = false;
     if (server_.stopping) return Shutdown();
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
-    parser_->body_limit(server_.options.max_body_bytes);
+    ApplyLimits(*parser_, server_.options);
     stream_.expires_after(server_.options.idle_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
     busy_ = true;
-    if (ec == http::error::body_limit)
-      return Reply(JsonError(413, "payload_too_large",
-                             "the request body exceeds " + std::to_string(server_.options.max_body_bytes) + " bytes"),
-                   false);
-    if (ec == http::error::header_limit)
-      return Reply(
-          JsonError(431, "headers_too_large",
-                    "the request headers exceed " + std::to_string(server_.options.max_header_bytes) + " bytes"),
-          false);
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::operation_aborted)
-      return Shutdown();
     if (ec) {
-      if (parser_->got_some())
-        return Reply(JsonError(400, "bad_request", "malformed HTTP request: " + ec.message()), false);
+      if (auto reply = ReadErrorReply(ec, parser_->got_some(), server_.options)) return Reply(std::move(*reply), false);
       return Shutdown();
     }
-    const auto& req = parser_->get();
-    HttpRequestData data;
-    data.method = std::string(req.method_string());
-    data.target = std::string(req.target());
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      auto [it, inserted] = data.headers.emplace(name, std::string(field.value()));
-      if (!inserted) it->second += ", " + std::string(field.value());
-    }
-    data.body = req.body();
+    HttpRequestData data = ToRequestData(parser_->get());
     data.remote_address = remote_;
-    const bool keep_alive = req.keep_alive();
+    const bool keep_alive = parser_->get().keep_alive();
     HttpReply reply;
     try {
       reply = server_.handler(data);

@@ -14,7 +14,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +54,19 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{30000};
   int max_connections = 256;
 };
+
+// One request parsed from bytes as a connection reads it, or the error reply
+// the server sends instead (400 malformed or incomplete, 413 body above
+// max_body_bytes, 431 headers above max_header_bytes).
+struct ParsedHttpRequest {
+  std::optional<HttpRequestData> request;  // remote_address left empty
+  HttpReply error;                         // when !request
+  bool keep_alive = false;
+};
+
+// Parses the first HTTP/1.1 request in `bytes` with `options`' size limits.
+// Pure; the server's connections convert and refuse requests the same way.
+ParsedHttpRequest ParseHttpRequest(std::string_view bytes, const HttpServerOptions& options);
 
 // Thread-safe. Destruction stops the server (Stop with a 5 s deadline).
 class HttpServer {

@@ -92,35 +92,44 @@ Status SaveDriftPoint(Database& db, const DriftPoint& p) {
   });
 }
 
-Result<std::optional<DriftPoint>> LatestDriftPoint(Database& db, const std::string& golden_set,
-                                                   const std::string& target, const std::string& metric) {
-  std::optional<DriftPoint> found;
-  Status status = Guard("load drift state", [&]() -> Status {
+Result<std::vector<DriftPoint>> DriftHistory(Database& db, const std::string& golden_set, const std::string& target,
+                                             const std::string& metric, int limit) {
+  std::vector<DriftPoint> points;
+  Status status = Guard("load drift history", [&]() -> Status {
     pqxx::read_transaction tx(db.connection());
     auto rows = tx.exec_params(
         "SELECT run_id::text, value, coalesce(baseline_run_id::text, ''), cusum_upper, cusum_lower, ewma, in_alarm, "
         "runs_in_alarm, state::text FROM run.drift_point WHERE golden_set = $1 AND target = $2 AND metric = $3 "
-        "ORDER BY created_at DESC LIMIT 1",
-        golden_set, target, metric);
-    if (rows.empty()) return Ok();
-    DriftPoint p;
-    p.run_id = rows[0][0].as<std::string>();
-    p.golden_set = golden_set;
-    p.target = target;
-    p.metric = metric;
-    if (!rows[0][1].is_null()) p.value = rows[0][1].as<double>();
-    p.baseline_run_id = rows[0][2].as<std::string>();
-    p.cusum_upper = rows[0][3].is_null() ? 0 : rows[0][3].as<double>();
-    p.cusum_lower = rows[0][4].is_null() ? 0 : rows[0][4].as<double>();
-    p.ewma = rows[0][5].is_null() ? 0 : rows[0][5].as<double>();
-    p.in_alarm = rows[0][6].as<bool>();
-    p.runs_in_alarm = rows[0][7].as<int>();
-    p.state = nlohmann::json::parse(rows[0][8].c_str());
-    found = std::move(p);
+        "ORDER BY created_at DESC LIMIT $4",
+        golden_set, target, metric, limit);
+    for (auto row = rows.rbegin(); row != rows.rend(); ++row) {
+      DriftPoint p;
+      p.run_id = (*row)[0].as<std::string>();
+      p.golden_set = golden_set;
+      p.target = target;
+      p.metric = metric;
+      if (!(*row)[1].is_null()) p.value = (*row)[1].as<double>();
+      p.baseline_run_id = (*row)[2].as<std::string>();
+      p.cusum_upper = (*row)[3].is_null() ? 0 : (*row)[3].as<double>();
+      p.cusum_lower = (*row)[4].is_null() ? 0 : (*row)[4].as<double>();
+      p.ewma = (*row)[5].is_null() ? 0 : (*row)[5].as<double>();
+      p.in_alarm = (*row)[6].as<bool>();
+      p.runs_in_alarm = (*row)[7].as<int>();
+      p.state = nlohmann::json::parse((*row)[8].c_str());
+      points.push_back(std::move(p));
+    }
     return Ok();
   });
   if (!status) return Fail(status.error());
-  return found;
+  return points;
+}
+
+Result<std::optional<DriftPoint>> LatestDriftPoint(Database& db, const std::string& golden_set,
+                                                   const std::string& target, const std::string& metric) {
+  auto points = DriftHistory(db, golden_set, target, metric, 1);
+  if (!points) return Fail(points.error());
+  if (points->empty()) return std::optional<DriftPoint>();
+  return std::optional<DriftPoint>(std::move(points->front()));
 }
 
 }  // namespace dw::store

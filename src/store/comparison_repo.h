@@ -54,4 +54,8 @@ Status SaveDriftPoint(Database& db, const DriftPoint& point);
 Result<std::optional<DriftPoint>> LatestDriftPoint(Database& db, const std::string& golden_set,
                                                    const std::string& target, const std::string& metric);
 
+// The newest `limit` points of a series, oldest first.
+Result<std::vector<DriftPoint>> DriftHistory(Database& db, const std::string& golden_set, const std::string& target,
+                                             const std::string& metric, int limit);
+
 }  // namespace dw::store

@@ -1,6 +1,9 @@
 #include "store/database.h"
 
+#include <algorithm>
+#include <chrono>
 #include <pqxx/pqxx>
+#include <thread>
 
 namespace dw::store {
 
@@ -54,6 +57,26 @@ Result<std::unique_ptr<Database>> Database::Connect(const std::string& url) {
   } catch (...) {
     return Fail(ErrorFromCurrentException("connect"));
   }
+}
+
+Status Database::Reconnect() {
+  try {
+    impl_ = std::make_unique<Impl>(url_);
+    return Ok();
+  } catch (...) {
+    return Fail(ErrorFromCurrentException("reconnect"));
+  }
+}
+
+Status WithReconnect(Database& db, double retry_seconds, const std::function<Status()>& attempt) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(retry_seconds);
+  int pauses = 0;
+  Status status = attempt();
+  while (!status && status.error().kind == ErrorKind::kUnavailable && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(pauses++, 4))));
+    if (db.Reconnect()) status = attempt();
+  }
+  return status;
 }
 
 pqxx::connection_base& Database::connection() { return impl_->conn; }

@@ -31,6 +31,11 @@ class Database {
   // Runs one statement outside an explicit transaction (e.g. CREATE DATABASE).
   Status ExecuteNonTransactional(const std::string& sql);
 
+  // Replaces the connection with a new one to the same URL (after the
+  // server restarted or the connection broke). kUnavailable if the server
+  // cannot be reached; the old connection is then kept.
+  Status Reconnect();
+
   pqxx::connection_base& connection();
   const std::string& url() const { return url_; }
 
@@ -48,5 +53,12 @@ Error ErrorFromCurrentException(const std::string& context);
 
 // Runs `fn` and converts any exception to an Error (see above).
 Status Guard(const std::string& context, const std::function<Status()>& fn);
+
+// Runs `attempt`; while it fails with kUnavailable (connection lost, server
+// restarting), reconnects `db` and tries again, pausing 0.1 s doubling to
+// 2 s, until `retry_seconds` have passed. Returns the first success, the
+// first other error, or the last kUnavailable. `attempt` must be safe to
+// repeat: a read, or an idempotent write in one transaction.
+Status WithReconnect(Database& db, double retry_seconds, const std::function<Status()>& attempt);
 
 }  // namespace dw::store

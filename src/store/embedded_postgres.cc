@@ -97,6 +97,7 @@ Status ChownTree(const fs::path& dir, const passwd* user) {
   return Ok();
 }
 
+
 }  // namespace
 
 Result<std::string> FindPostgresBinDir() {
@@ -143,6 +144,19 @@ Result<EmbeddedCluster> EnsureEmbeddedCluster(const std::string& base_dir, const
   if ((socket / ".s.PGSQL.5432").string().size() > 100)
     socket = fs::path("/tmp") / ("dw-pg-" + Sha256Hex(root.string()).substr(0, 16));
   fs::path log = root / "postgres.log";
+  EmbeddedCluster cluster;
+  cluster.data_dir = data.string();
+  cluster.socket_dir = socket.string();
+  std::string base_url = "host=" + socket.string() + " port=5432 user=postgres";
+  cluster.url = base_url + " dbname=" + dbname;
+  // Already running with the database created (every command after the
+  // first): no ownership fix-up, no pg_ctl, no database check.
+  if (fs::exists(socket / ".s.PGSQL.5432")) {
+    if (auto connected = Database::Connect(cluster.url + " connect_timeout=5")) {
+      cluster.connection = std::move(*connected);
+      return cluster;
+    }
+  }
   fs::create_directories(socket, ec);
   if (as_user != nullptr) {
     if (auto s = ChownTree(root, as_user); !s) return Fail(s.error());
@@ -183,11 +197,6 @@ Result<EmbeddedCluster> EnsureEmbeddedCluster(const std::string& base_dir, const
       return Fail(ErrorKind::kUnavailable, "could not start the embedded PostgreSQL (exit " + std::to_string(rc) +
                                                "); log " + log.string() + ":" + LogTail(log.string(), 8));
   }
-  EmbeddedCluster cluster;
-  cluster.data_dir = data.string();
-  cluster.socket_dir = socket.string();
-  std::string base_url = "host=" + socket.string() + " port=5432 user=postgres";
-  cluster.url = base_url + " dbname=" + dbname;
   Status created = Guard("embedded cluster", [&]() -> Status {
     pqxx::connection conn(base_url + " dbname=postgres");
     pqxx::nontransaction tx(conn);

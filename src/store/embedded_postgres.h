@@ -3,9 +3,11 @@
 // newcomer needs no database set-up.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/status.h"
+#include "store/database.h"
 
 namespace dw::store {
 
@@ -13,6 +15,10 @@ struct EmbeddedCluster {
   std::string data_dir;    // absolute path of the cluster's PGDATA
   std::string socket_dir;  // Unix socket directory (no TCP listener)
   std::string url;         // libpq connection string for database `dbname`
+  // A connection to `url` when the cluster was found already running (the
+  // check that proves it), for the caller to use instead of connecting
+  // again; null otherwise.
+  std::shared_ptr<Database> connection;
 };
 
 // Ensures a cluster exists under `<base_dir>/pg` and is running, and that

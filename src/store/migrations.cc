@@ -1,5 +1,6 @@
 #include "store/migrations.h"
 
+#include <algorithm>
 #include <map>
 
 #include <pqxx/pqxx>
@@ -81,6 +82,17 @@ Status Validate(const std::map<int, Applied>& history, const std::vector<Parsed>
 Result<int> Migrate(Database& db) {
   int applied_count = 0;
   auto embedded = ParsedMigrations();
+  // The common case, a current schema, is one read without the lock.
+  bool current = false;
+  Status checked = Guard("migrate", [&]() -> Status {
+    pqxx::read_transaction tx(db.connection());
+    auto history = ReadHistory(tx);
+    if (auto s = Validate(history, embedded); !s) return s;
+    current = std::all_of(embedded.begin(), embedded.end(), [&](const Parsed& m) { return history.count(m.version); });
+    return Ok();
+  });
+  if (!checked) return Fail(checked.error());
+  if (current) return 0;
   Status status = Guard("migrate", [&]() -> Status {
     auto& conn = db.connection();
     {

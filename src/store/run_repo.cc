@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "core/hash.h"
+#include "core/utf8.h"
 #include "store/audit_log.h"
 
 namespace dw::store {
@@ -19,6 +20,11 @@ constexpr const char* kRunColumns =
 constexpr const char* kRunJoins =
     " FROM run.run r JOIN core.golden_set_version v ON v.id = r.golden_set_version_id "
     "JOIN core.golden_set g ON g.id = v.golden_set_id JOIN core.target_version t ON t.id = r.target_version_id ";
+
+// Per-connection staging tables that result batches are copied into.
+constexpr const char* kCreateStagingTables =
+    "CREATE TEMP TABLE IF NOT EXISTS stage_result (LIKE run.result INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_score (LIKE run.score INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
 
 RunInfo RunFromRow(const pqxx::row& row) {
   RunInfo r;
@@ -45,6 +51,31 @@ RunInfo RunFromRow(const pqxx::row& row) {
 template <typename T>
 std::optional<T> Opt(bool present, T value) {
   return present ? std::optional<T>(value) : std::nullopt;
+}
+
+// `text` as PostgreSQL accepts it in a text column: bytes that are not
+// well-formed UTF-8, and NUL, become U+FFFD. A provider's answer or error
+// body may contain anything; one bad byte must not fail a batch of results.
+std::string PgText(std::string text) {
+  if (!FindInvalidUtf8(text) && text.find('\0') == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    size_t n = text[i] == '\0' ? 0 : Utf8SequenceLength(text, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> PgText(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return PgText(*text);
 }
 
 }  // namespace
@@ -216,37 +247,48 @@ Result<std::vector<ReplayResult>> LoadResults(Database& db, const std::string& r
   return out;
 }
 
-Result<std::unique_ptr<CaseCursor>> CaseCursor::Open(const std::string& url, long long version_id, int batch) {
+Result<std::unique_ptr<CaseCursor>> CaseCursor::Open(const std::string& url, long long version_id, int batch,
+                                                     double retry_seconds) {
   auto db = Database::Connect(url);
   if (!db) return Fail(db.error());
-  return std::unique_ptr<CaseCursor>(new CaseCursor(std::move(*db), version_id, batch));
+  return std::unique_ptr<CaseCursor>(new CaseCursor(std::move(*db), version_id, batch, retry_seconds));
 }
 
 Result<std::vector<GoldenCase>> CaseCursor::Next() {
   std::vector<GoldenCase> cases;
-  Status status = Guard("read cases", [&]() -> Status {
-    pqxx::read_transaction tx(db_->connection());
-    for (const auto& row : tx.exec_params(
-             "SELECT ordinal, body FROM core.golden_set_case WHERE golden_set_version_id = $1 AND ordinal >= $2 "
-             "ORDER BY ordinal LIMIT $3",
-             version_id_, next_ordinal_, batch_)) {
-      next_ordinal_ = row[0].as<int>() + 1;
-      auto parsed = GoldenCaseFromJson(nlohmann::json::parse(row[1].c_str()));
-      if (!parsed) return Fail(ErrorKind::kInternal, "stored case is not a valid case object");
-      cases.push_back(std::move(*parsed));
-    }
-    return Ok();
+  if (exhausted_) return cases;
+  // A small first batch lets a replay start calling at once; the reader
+  // catches up while those calls are in flight.
+  constexpr int kFirstBatch = 128;
+  const int limit = next_ordinal_ == 0 ? std::min(batch_, kFirstBatch) : batch_;
+  int next_ordinal = next_ordinal_;
+  Status status = WithReconnect(*db_, retry_seconds_, [&] {
+    cases.clear();
+    return Guard("read cases", [&]() -> Status {
+      pqxx::read_transaction tx(db_->connection());
+      for (const auto& row : tx.exec_params(
+               "SELECT ordinal, body FROM core.golden_set_case WHERE golden_set_version_id = $1 AND ordinal >= $2 "
+               "ORDER BY ordinal LIMIT $3",
+               version_id_, next_ordinal_, limit)) {
+        next_ordinal = row[0].as<int>() + 1;
+        auto parsed = GoldenCaseFromJson(nlohmann::json::parse(row[1].c_str()));
+        if (!parsed) return Fail(ErrorKind::kInternal, "stored case is not a valid case object");
+        cases.push_back(std::move(*parsed));
+      }
+      return Ok();
+    });
   });
   if (!status) return Fail(status.error());
+  next_ordinal_ = next_ordinal;
+  exhausted_ = cases.size() < static_cast<size_t>(limit);  // a short batch was the last one
   return cases;
 }
 
 // ---- ResultWriter -----------------------------------------------------------
 
-ResultWriter::ResultWriter(std::string url, std::unique_ptr<Database> db, std::string run_id, size_t batch_rows,
-                           size_t max_pending, double retry_seconds)
-    : url_(std::move(url)),
-      db_(std::move(db)),
+ResultWriter::ResultWriter(std::unique_ptr<Database> db, std::string run_id, size_t batch_rows, size_t max_pending,
+                           double retry_seconds)
+    : db_(std::move(db)),
       run_id_(std::move(run_id)),
       batch_rows_(batch_rows),
       max_pending_(max_pending),
@@ -255,12 +297,11 @@ ResultWriter::ResultWriter(std::string url, std::unique_ptr<Database> db, std::s
 }
 
 Result<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& url, const std::string& run_id,
-                                                         size_t batch_rows, size_t max_pending,
-                                                         double retry_seconds) {
+                                                         size_t batch_rows, size_t max_pending, double retry_seconds) {
   auto db = Database::Connect(url);
   if (!db) return Fail(db.error());
   return std::unique_ptr<ResultWriter>(
-      new ResultWriter(url, std::move(*db), run_id, batch_rows, max_pending, retry_seconds));
+      new ResultWriter(std::move(*db), run_id, batch_rows, max_pending, retry_seconds));
 }
 
 ResultWriter::~ResultWriter() {
@@ -292,11 +333,21 @@ Status ResultWriter::Flush() {
 }
 
 void ResultWriter::Loop() {
+  // The staging tables are made before the first result arrives, so that
+  // batch (often a short run's only one) does not wait for them. A failure
+  // here is left to the first batch, which creates them too.
+  (void)Guard("prepare staging tables", [&]() -> Status {
+    pqxx::work tx(db_->connection());
+    tx.exec(kCreateStagingTables);
+    tx.commit();
+    return Ok();
+  });
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    // Writes a full batch at once, and whatever is queued every 200 ms or on
-    // Flush(), so a crash loses at most the last fraction of a second.
-    cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
+    // Writes a full batch at once, and whatever is queued every 50 ms or on
+    // Flush(), so a crash loses at most the last fraction of a second and
+    // the end of a run waits for one small batch, not a large one.
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [&] {
       return stop_ || failure_ || queue_.size() >= batch_rows_ || (flush_requested_ && !queue_.empty());
     });
     if (failure_) {
@@ -330,45 +381,36 @@ void ResultWriter::Loop() {
 }
 
 Status ResultWriter::WriteBatch(std::vector<ReplayResult>& batch) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(retry_seconds_);
-  for (int attempt = 0;; ++attempt) {
-    Status status = Guard("store results", [&]() -> Status {
-      if (!db_) {
-        auto db = Database::Connect(url_);
-        if (!db) return Fail(db.error());
-        db_ = std::move(*db);
-      }
+  return WithReconnect(*db_, retry_seconds_, [&] {
+    return Guard("store results", [&]() -> Status {
       pqxx::work tx(db_->connection());
-      tx.exec(
-          "CREATE TEMP TABLE IF NOT EXISTS stage_result (LIKE run.result INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
-          "CREATE TEMP TABLE IF NOT EXISTS stage_score (LIKE run.score INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
+      tx.exec(kCreateStagingTables);
       {
-        pqxx::stream_to rows(tx, "stage_result",
-                             std::vector<std::string>{"run_id", "case_id", "repeat", "outcome", "score", "output",
-                                                      "request_sha256", "latency_ms", "input_tokens",
-                                                      "output_tokens", "cost_usd", "attempts", "provider_model",
-                                                      "fingerprint", "finish_reason", "response_id",
-                                                      "error_detail"});
+        pqxx::stream_to rows(
+            tx, "stage_result",
+            std::vector<std::string>{"run_id", "case_id", "repeat", "outcome", "score", "output", "request_sha256",
+                                     "latency_ms", "input_tokens", "output_tokens", "cost_usd", "attempts",
+                                     "provider_model", "fingerprint", "finish_reason", "response_id", "error_detail"});
         for (const auto& r : batch) {
           rows << std::make_tuple(run_id_, r.case_id, r.repeat, std::string(OutcomeName(r.outcome)), r.score,
-                                  r.output, r.request_hash, r.latency_ms, static_cast<long long>(r.input_tokens),
-                                  static_cast<long long>(r.output_tokens), r.cost_usd, r.attempts,
-                                  Opt(!r.provider_model.empty(), r.provider_model),
-                                  Opt(!r.fingerprint.empty(), r.fingerprint),
-                                  Opt(!r.finish_reason.empty(), r.finish_reason),
-                                  Opt(!r.response_id.empty(), r.response_id),
-                                  Opt(!r.error_detail.empty(), r.error_detail));
+                                  PgText(r.output), r.request_hash, r.latency_ms,
+                                  static_cast<long long>(r.input_tokens), static_cast<long long>(r.output_tokens),
+                                  r.cost_usd, r.attempts, PgText(Opt(!r.provider_model.empty(), r.provider_model)),
+                                  PgText(Opt(!r.fingerprint.empty(), r.fingerprint)),
+                                  PgText(Opt(!r.finish_reason.empty(), r.finish_reason)),
+                                  PgText(Opt(!r.response_id.empty(), r.response_id)),
+                                  PgText(Opt(!r.error_detail.empty(), r.error_detail)));
         }
         rows.complete();
       }
       {
-        pqxx::stream_to scores(tx, "stage_score",
-                               std::vector<std::string>{"run_id", "case_id", "repeat", "scorer", "value", "passed",
-                                                        "weight", "reason"});
+        pqxx::stream_to scores(
+            tx, "stage_score",
+            std::vector<std::string>{"run_id", "case_id", "repeat", "scorer", "value", "passed", "weight", "reason"});
         for (const auto& r : batch)
           for (const auto& s : r.scores)
             scores << std::make_tuple(run_id_, r.case_id, r.repeat, s.scorer, s.value, s.passed, s.weight,
-                                      s.reason);
+                                      PgText(s.reason));
         scores.complete();
       }
       tx.exec("INSERT INTO run.result SELECT * FROM stage_result ON CONFLICT DO NOTHING");
@@ -378,12 +420,7 @@ Status ResultWriter::WriteBatch(std::vector<ReplayResult>& batch) {
       tx.commit();
       return Ok();
     });
-    if (status) return status;
-    if (status.error().kind != ErrorKind::kUnavailable || std::chrono::steady_clock::now() > deadline)
-      return status;
-    db_.reset();  // reconnect on the next attempt
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 4))));
-  }
+  });
 }
 
 }  // namespace dw::store

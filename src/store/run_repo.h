@@ -87,29 +87,37 @@ std::string ResultKey(const std::string& case_id, int repeat);
 Result<std::vector<ReplayResult>> LoadResults(Database& db, const std::string& run_id, bool with_scores);
 
 // Reads cases of a golden-set version in publication order, `batch` at a
-// time, so memory does not grow with the golden set. Owns its connection.
+// time (the first batch at most 128, so a replay starts at once), so memory
+// does not grow with the golden set. Owns its connection; a
+// lost connection is re-established for up to `retry_seconds` (see
+// WithReconnect) before Next() fails.
 class CaseCursor {
  public:
-  static Result<std::unique_ptr<CaseCursor>> Open(const std::string& url, long long version_id, int batch = 1000);
-  // The next batch; empty when exhausted.
+  static Result<std::unique_ptr<CaseCursor>> Open(const std::string& url, long long version_id, int batch = 1000,
+                                                  double retry_seconds = 30);
+  // The next batch; empty when exhausted (known without a query once a
+  // batch came back short).
   Result<std::vector<GoldenCase>> Next();
 
  private:
-  CaseCursor(std::unique_ptr<Database> db, long long version_id, int batch)
-      : db_(std::move(db)), version_id_(version_id), batch_(batch) {}
+  CaseCursor(std::unique_ptr<Database> db, long long version_id, int batch, double retry_seconds)
+      : db_(std::move(db)), version_id_(version_id), batch_(batch), retry_seconds_(retry_seconds) {}
   std::unique_ptr<Database> db_;
   long long version_id_;
   int batch_;
+  double retry_seconds_;
   int next_ordinal_ = 0;
+  bool exhausted_ = false;
 };
 
 // Streams results into run.result / run.score with COPY, in batches, from a
 // background thread with its own connection. Add() is thread-safe and blocks
 // when `max_pending` results are queued (back-pressure keeps memory flat).
 // Writes are idempotent on (run, case, repeat[, scorer]): re-sending a row
-// after a crash or resume is harmless. A database failure is retried with
-// reconnects for up to `retry_seconds`; after that the writer fails and
-// Add() returns the error.
+// after a crash or resume is harmless. A lost connection is re-established
+// and the batch retried for up to `retry_seconds` (WithReconnect); after that
+// the writer fails and Add() returns the error. Text that PostgreSQL cannot
+// store (invalid UTF-8, NUL) is written with U+FFFD in its place.
 class ResultWriter {
  public:
   static Result<std::unique_ptr<ResultWriter>> Open(const std::string& url, const std::string& run_id,
@@ -124,12 +132,11 @@ class ResultWriter {
   size_t written() const { return written_.load(); }
 
  private:
-  ResultWriter(std::string url, std::unique_ptr<Database> db, std::string run_id, size_t batch_rows,
-               size_t max_pending, double retry_seconds);
+  ResultWriter(std::unique_ptr<Database> db, std::string run_id, size_t batch_rows, size_t max_pending,
+               double retry_seconds);
   void Loop();
   Status WriteBatch(std::vector<ReplayResult>& batch);
 
-  std::string url_;
   std::unique_ptr<Database> db_;
   std::string run_id_;
   size_t batch_rows_;

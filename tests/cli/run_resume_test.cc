@@ -77,6 +77,21 @@ TEST(RunCommand, ReplaysStoresAndReportsEveryCaseTimesRepeat) {
   EXPECT_THAT(out, HasSubstr("<testsuite name=\"gs@1 on bot\" tests=\"240\""));
 }
 
+TEST(RunCommand, ANewRunsSummaryCountsExactlyTheResultsItStored) {
+  testing::TestDatabase tdb;
+  Cli cli(tdb.url(), 0);
+  std::string out;
+  ASSERT_EQ(cli.Run("goldenset publish gs.yaml", &out), 0) << out;
+  ASSERT_EQ(cli.Run("run -g gs -t bot -r 2 --format json -q", &out), 0) << out;
+  std::string passed = tdb.Query("SELECT count(*) FROM run.result WHERE outcome = 'pass'");
+  std::string failed = tdb.Query("SELECT count(*) FROM run.result WHERE outcome = 'fail'");
+  ASSERT_NE(failed, "0") << "the sim target at accuracy 0.9 should fail some cases";
+  EXPECT_EQ(tdb.Query("SELECT summary->>'results' FROM run.run"), "240");
+  EXPECT_EQ(tdb.Query("SELECT summary->>'passed' FROM run.run"), passed);
+  EXPECT_EQ(tdb.Query("SELECT summary->>'failed' FROM run.run"), failed);
+  EXPECT_THAT(out, HasSubstr("\"passed\": " + passed + ","));
+}
+
 TEST(RunCommand, ResumeAfterSigkillFinishesWithNoLostAndNoDuplicatedResults) {
   testing::TestDatabase tdb;
   Cli cli(tdb.url(), 40);
@@ -103,6 +118,9 @@ TEST(RunCommand, ResumeAfterSigkillFinishesWithNoLostAndNoDuplicatedResults) {
   EXPECT_EQ(tdb.Query("SELECT count(DISTINCT (case_id, repeat)) FROM run.result"), "240");
   EXPECT_EQ(tdb.Query("SELECT status FROM run.run"), "done");
   EXPECT_EQ(tdb.Query("SELECT count(*) FROM audit.event WHERE action = 'run.resume'"), "1");
+  // The summary covers the results of both sessions, not only the resumed one.
+  EXPECT_EQ(tdb.Query("SELECT summary->>'results' FROM run.run"), "240");
+  EXPECT_THAT(out, HasSubstr("\"results\": 240"));
 }
 
 TEST(RunCommand, UnknownTargetIsBadInputListingTheTargets) {

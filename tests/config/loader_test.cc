@@ -68,6 +68,17 @@ TEST(ParseConfigErrors, SyntaxErrorHasLineAndColumn) {
   EXPECT_THAT(ErrorOf("targets:\n  bot: [unclosed\n"), HasSubstr("dw.yaml:3:1"));
 }
 
+TEST(ParseConfigErrors, ControlCharactersQuotedFromTheInputAreEscapedSoEachProblemIsOneLine) {
+  auto msg = ErrorOf("concurrency: \"4\\n\\x01\"\n");
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_THAT(msg, HasSubstr("'4\\n\\x01'"));
+}
+
+TEST(ParseConfigErrors, BytesThatAreNotUtf8AreRefusedWithLineAndColumn) {
+  EXPECT_EQ(ErrorOf("concurrency: 4\ndatabase: {data_dir: caf\xe9}\n"),
+            "dw.yaml:2:25: not valid UTF-8 (byte 0xE9); save the file as UTF-8");
+}
+
 TEST(ParseConfigErrors, UnknownTopLevelKeySuggestsTheClosestKey) {
   auto msg = ErrorOf("targest: {}\n");
   EXPECT_THAT(msg, HasSubstr("dw.yaml:1:1: unknown key 'targest'"));

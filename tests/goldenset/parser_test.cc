@@ -169,6 +169,108 @@ TEST(Diff, ReportsAddedRemovedAndChangedCases) {
   EXPECT_EQ(diff.unchanged, 1u);
 }
 
+TEST(ParseJsonl, NumberTooLargeForADoubleIsAnErrorNotACrash) {
+  auto parsed = ParseGoldenSet("{\"id\":\"a\",\"vars\":{\"n\":1e999}}\n", "g.jsonl");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message, "g.jsonl:1:1: invalid JSON: number overflow parsing '1e999'");
+}
+
+TEST(ParseJsonl, LineNestedDeeperThanTheJsonLimitIsAnErrorNotACrash) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  auto parsed = ParseGoldenSet("{\"id\":\"a\",\"vars\":{\"q\":" + deep + "}}\n", "g.jsonl");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message, "g.jsonl:1:1: invalid JSON: nested deeper than 512 levels");
+}
+
+TEST(ParsePromptfoo, ExplicitFormatOnAMappingWithoutTestsIsAnErrorNotACrash) {
+  auto parsed = ParseGoldenSet("vests: []\n", "p.yaml", Format::kPromptfoo);
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("p.yaml:1:1: missing required key 'tests'"));
+}
+
+TEST(ParsePromptfoo, ReferencedMappingWithoutTestsIsAnErrorNotACrash) {
+  testing::TempDir dir;
+  dir.WriteFile("other.yaml", "description: no tests here\n");
+  auto config = dir.WriteFile("promptfooconfig.yaml", "tests: file://other.yaml\n");
+  auto parsed = LoadGoldenSet(config.string());
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr(":1:8: 'file://other.yaml' has no 'tests'"));
+}
+
+TEST(ParseLimits, JsonlWithMoreCasesThanTheLimitIsRefusedAtTheFirstExtraLine) {
+  ParseLimits limits;
+  limits.max_cases = 2;
+  auto parsed = ParseGoldenSet("{\"id\":\"a\"}\n{\"id\":\"b\"}\n\n{\"id\":\"c\"}\n", "g.jsonl", Format::kAuto, limits);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message,
+            "g.jsonl:4: more than 2 cases, the limit for one golden set; split it into several");
+}
+
+TEST(ParseLimits, NativeListWithMoreCasesThanTheLimitIsRefusedAtTheList) {
+  ParseLimits limits;
+  limits.max_cases = 2;
+  auto parsed = ParseGoldenSet("cases:\n  - id: a\n  - id: b\n  - id: c\n", "g.yaml", Format::kAuto, limits);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message,
+            "g.yaml:2:3: more than 2 cases, the limit for one golden set; split it into several");
+}
+
+TEST(ParseLimits, PromptfooTestsAboveTheLimitAreRefused) {
+  ParseLimits limits;
+  limits.max_cases = 1;
+  auto parsed = ParseGoldenSet("tests:\n  - vars: {q: a}\n  - vars: {q: b}\n", "p.yaml", Format::kAuto, limits);
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("p.yaml: more than 1 cases, the limit for one golden set"));
+}
+
+TEST(ParseLimits, JsonlLineAboveTheCaseSizeLimitIsRefusedWithItsSize) {
+  ParseLimits limits;
+  limits.max_case_bytes = 64;
+  const std::string big = "{\"id\":\"a\",\"vars\":{\"q\":\"" + std::string(100, 'x') + "\"}}";
+  auto parsed = ParseGoldenSet("{\"id\":\"small\"}\n" + big + "\n", "g.jsonl", Format::kAuto, limits);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message,
+            "g.jsonl:2: the case is " + std::to_string(big.size()) + " bytes, above the limit of 64 bytes per case");
+}
+
+TEST(ParseLimits, YamlCaseAboveTheCaseSizeLimitIsRefusedAtItsLocation) {
+  ParseLimits limits;
+  limits.max_case_bytes = 200;
+  auto parsed = ParseGoldenSet("cases:\n  - id: small\n  - id: big\n    vars: {q: " + std::string(300, 'x') + "}\n",
+                               "g.yaml", Format::kAuto, limits);
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("g.yaml:3:5: the case is "));
+  EXPECT_THAT(parsed.error().message, HasSubstr("bytes, above the limit of 200 bytes per case"));
+}
+
+TEST(ParseLimits, DefaultsAllowAMillionCasesOfFourMebibytes) {
+  EXPECT_EQ(ParseLimits().max_cases, 1'000'000u);
+  EXPECT_EQ(ParseLimits().max_case_bytes, 4u << 20);
+}
+
+TEST(ParseJsonl, ThresholdOutsideZeroToOneIsAnError) {
+  auto parsed = ParseGoldenSet("{\"id\":\"a\",\"threshold\":1.5}\n", "g.jsonl");
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("g.jsonl:1:1: 'threshold' must be a number between 0 and 1"));
+}
+
+TEST(ParsePromptfoo, FileReferenceToADeviceIsRefused) {
+  auto parsed = ParseGoldenSet("tests: file:///dev/zero\n", "p.yaml");
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("p.yaml:1:8: 'file:///dev/zero' is not a regular file"));
+}
+
+TEST(ParsePromptfoo, MoreThanAThousandFileReferencesAreRefused) {
+  testing::TempDir dir;
+  dir.WriteFile("one.yaml", "- vars: {q: one}\n");
+  std::string config = "tests:\n";
+  for (int i = 0; i <= kMaxIncludedFiles; ++i) config += "  - file://one.yaml\n";
+  auto path = dir.WriteFile("promptfooconfig.yaml", config);
+  auto parsed = LoadGoldenSet(path.string());
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr(":1002:5: more than 1000 file:// references"));
+}
+
 TEST(NameFromPath, UsesTheFileStem) { EXPECT_EQ(NameFromPath("/x/y/faq.yaml"), "faq"); }
 
 }  // namespace

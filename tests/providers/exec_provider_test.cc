@@ -51,6 +51,13 @@ TEST_F(ExecProviderTest, WithoutAPromptTheVarsAreSentAsJson) {
   EXPECT_EQ(result.output, R"({"a":"x","b":1})");
 }
 
+TEST_F(ExecProviderTest, OutputAboveSixteenMebibytesIsProviderErrorNamingTheLimit) {
+  auto result = Run(Target({"sh", "-c", "cat >/dev/null; head -c 17000000 /dev/zero | tr '\\0' x"}));
+  EXPECT_EQ(result.outcome, Outcome::kProviderError);
+  EXPECT_EQ(result.error_detail, "command 'sh' wrote more than 16777216 bytes");
+  EXPECT_TRUE(result.output.empty());
+}
+
 TEST_F(ExecProviderTest, NonZeroExitIsProviderErrorQuotingStderr) {
   auto result = Run(Target({"sh", "-c", "echo 'model crashed' >&2; exit 3"}));
   EXPECT_EQ(result.outcome, Outcome::kProviderError);

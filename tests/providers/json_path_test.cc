@@ -73,6 +73,22 @@ TEST(RenderJsonTemplate, MissingVarIsInvalidInputNamingIt) {
   EXPECT_NE(out.error().message.find("absent"), std::string::npos);
 }
 
+TEST(TokenCount, AcceptsNonNegativeNumbersTruncatingFractions) {
+  EXPECT_EQ(TokenCount(json(0)), 0);
+  EXPECT_EQ(TokenCount(json(42)), 42);
+  EXPECT_EQ(TokenCount(json(7.9)), 7);
+  EXPECT_EQ(TokenCount(json(9007199254740992ULL)), 9007199254740992);
+}
+
+TEST(TokenCount, RefusesNegativeHugeAndNonNumbers) {
+  EXPECT_EQ(TokenCount(json(-5)), std::nullopt);
+  EXPECT_EQ(TokenCount(json(-0.5)), std::nullopt);
+  EXPECT_EQ(TokenCount(json(1e300)), std::nullopt);
+  EXPECT_EQ(TokenCount(json(18446744073709551615ULL)), std::nullopt);
+  EXPECT_EQ(TokenCount(json("12")), std::nullopt);
+  EXPECT_EQ(TokenCount(json(nullptr)), std::nullopt);
+}
+
 TEST(JsonHasTemplate, FindsNestedPlaceholders) {
   EXPECT_TRUE(JsonHasTemplate(json::parse(R"([{"content":"{{x}}"}])")));
   EXPECT_FALSE(JsonHasTemplate(json::parse(R"([{"content":"plain"}])")));

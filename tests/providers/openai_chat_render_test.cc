@@ -99,6 +99,22 @@ TEST(ParseChatCompletion, ExtractsIdentityAnswerAndUsage) {
   EXPECT_EQ(parsed->reasoning_tokens, 1);
 }
 
+TEST(ParseChatCompletion, UsageCountsThatAreNegativeOrHugeCountAsZero) {
+  auto parsed = ParseChatCompletion(
+      R"({"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":1e300,"completion_tokens":-5}})");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_TRUE(parsed->has_usage);
+  EXPECT_EQ(parsed->prompt_tokens, 0);
+  EXPECT_EQ(parsed->completion_tokens, 0);
+}
+
+TEST(ParseChatCompletion, DeeplyNestedBodyIsAnErrorNotACrash) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  auto parsed = ParseChatCompletion(R"({"choices":[{"message":{"content":"x","tool_calls":)" + deep + "}}]}");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message, "the response body is not JSON: nested deeper than 512 levels");
+}
+
 TEST(ParseChatCompletion, KeepsToolCallsAsCanonicalJson) {
   auto parsed = ParseChatCompletion(R"({"choices":[{"message":{"content":null,
     "tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/fault_server.h"
+
 namespace dw::providers::testing {
 
 std::vector<CallResult> RunCalls(Provider& provider, boost::asio::io_context& io, const std::vector<GoldenCase>& cases,
@@ -40,16 +42,7 @@ GoldenCase Case(const std::string& id, nlohmann::json vars) {
 
 std::string ChatBody(const std::string& content, const std::string& finish_reason,
                      const nlohmann::json& message_extra) {
-  nlohmann::json message = {{"role", "assistant"}};
-  message["content"] = content == "<null>" ? nlohmann::json(nullptr) : nlohmann::json(content);
-  for (const auto& [key, value] : message_extra.items()) message[key] = value;
-  nlohmann::json body = {{"id", "chatcmpl-42"},
-                         {"object", "chat.completion"},
-                         {"model", "gpt-test-0613"},
-                         {"system_fingerprint", "fp_test"},
-                         {"choices", {{{"index", 0}, {"message", message}, {"finish_reason", finish_reason}}}},
-                         {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}, {"total_tokens", 15}}}};
-  return body.dump();
+  return dw::testing::ChatCompletionBody(content, finish_reason, message_extra);
 }
 
 double MsSince(std::chrono::steady_clock::time_point start) {

@@ -52,6 +52,11 @@ TEST(ParseRetryAfter, PastDateMeansNoWait) {
   EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", now), milliseconds(0));
 }
 
+TEST(ParseRetryAfter, DateInTheYear9999IsCappedInsteadOfOverflowingTheClock) {
+  auto now = std::chrono::system_clock::from_time_t(784111777);
+  EXPECT_EQ(ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now), milliseconds(1'000'000'000'000));
+}
+
 TEST(ParseRetryAfter, RejectsGarbage) {
   auto now = std::chrono::system_clock::now();
   for (std::string_view bad : {"", "soon", "-1", "1.", "12abc", "Sun, 06 Nov 1994"})

@@ -1,6 +1,9 @@
 #include "replay/engine.h"
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -233,6 +236,83 @@ TEST(RunReplay, ExpectedRefusalPassesWhenTheCaseAssertsIsRefusal) {
   ASSERT_TRUE(RunReplay(source, provider, io, sink, ReplayOptions{}));
   ASSERT_EQ(sink.results.size(), 1u);
   EXPECT_NE(sink.results[0].outcome, Outcome::kProviderError);
+}
+
+// Counts results; Add() runs on the engine's thread, the count is read from
+// the case source's.
+class CountingSink : public ResultSink {
+ public:
+  Status Add(ReplayResult) override {
+    ++added;
+    return Ok();
+  }
+  Status Flush() override { return Ok(); }
+  std::atomic<size_t> added{0};
+};
+
+// Hands out its second batch only once every call of the first batch has a
+// stored result (or after a bounded wait), and records how many it saw.
+class BatchAfterResultsSource : public CaseSource {
+ public:
+  BatchAfterResultsSource(const CountingSink& sink, std::vector<GoldenCase> cases) : sink_(sink), cases_(cases) {}
+  Result<std::vector<GoldenCase>> Next() override {
+    ++reads;
+    if (reads == 1) return std::vector<GoldenCase>(cases_.begin(), cases_.begin() + 4);
+    if (reads == 2) {
+      auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (sink_.added < 4 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      stored_before_second_batch = sink_.added.load();
+      return std::vector<GoldenCase>(cases_.begin() + 4, cases_.end());
+    }
+    return std::vector<GoldenCase>{};
+  }
+  std::atomic<int> reads{0};
+  std::atomic<size_t> stored_before_second_batch{0};
+
+ private:
+  const CountingSink& sink_;
+  std::vector<GoldenCase> cases_;
+};
+
+TEST(RunReplay, AnswersAreProcessedWhileTheNextBatchIsBeingRead) {
+  boost::asio::io_context io;
+  ScriptedProvider provider(io);
+  CountingSink sink;
+  BatchAfterResultsSource source(sink, Cases(8));
+  ReplayOptions options;
+  options.concurrency = 16;
+  auto outcome = RunReplay(source, provider, io, sink, options);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(source.stored_before_second_batch, 4u);
+  EXPECT_EQ(sink.added, 8u);
+  EXPECT_EQ(outcome->summary.count(Outcome::kPass), 8u);
+}
+
+// Fails on its second read.
+class FailingSecondBatchSource : public CaseSource {
+ public:
+  Result<std::vector<GoldenCase>> Next() override {
+    if (++reads_ == 1) return Cases(3);
+    return Fail(ErrorKind::kUnavailable, "the case store went away");
+  }
+
+ private:
+  int reads_ = 0;
+};
+
+TEST(RunReplay, ACaseSourceFailureEndsTheRunWithItsErrorAndIssuesNoMoreCalls) {
+  boost::asio::io_context io;
+  ScriptedProvider provider(io);
+  FailingSecondBatchSource source;
+  MemorySink sink;
+  ReplayOptions options;
+  options.concurrency = 8;
+  auto outcome = RunReplay(source, provider, io, sink, options);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().message, "the case store went away");
+  EXPECT_EQ(provider.calls, 3);
+  EXPECT_EQ(provider.in_flight, 0);
 }
 
 TEST(RunSummary, PassRateExcludesInfrastructureFailuresAndReportsWilson) {

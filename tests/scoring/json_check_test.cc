@@ -20,6 +20,12 @@ const json kPersonSchema = json::parse(R"({
   "additionalProperties": false
 })");
 
+TEST(ParseJson, DeeplyNestedModelOutputIsInvalidNotACrash) {
+  auto parsed = ParseJson("{\"answer\": " + std::string(300000, '[') + std::string(300000, ']') + "}");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message, "not valid JSON: nested deeper than 512 levels");
+}
+
 TEST(JsonSchema, AcceptsAConformingDocument) {
   auto schema = JsonSchema::Compile(kPersonSchema);
   ASSERT_TRUE(schema) << schema.error().message;

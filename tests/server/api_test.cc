@@ -40,6 +40,29 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<testing::ApiServer> server_;
 };
 
+TEST_F(ApiTest, QueryOrPathThatIsNotUtf8TextIs400NotADatabaseError) {
+  for (const std::string target :
+       {"/api/v1/jobs?state=%90", "/api/v1/runs?goldenset=a%00b", "/api/v1/goldensets/%ff"}) {
+    auto r = Request(server_->port(), "GET", target, tokens_["read"]);
+    EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+    EXPECT_THAT(r.body, HasSubstr("must be UTF-8 text without NUL characters")) << target;
+  }
+}
+
+TEST_F(ApiTest, JsonStringWithANulCharacterIs400NotADatabaseError) {
+  auto r = Request(server_->port(), "POST", "/api/v1/tokens", tokens_["admin"],
+                   R"({"name":"a\u0000b","scopes":["read"]})", "application/json");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("'name' must not contain NUL characters"));
+}
+
+TEST_F(ApiTest, DeeplyNestedJsonBodyIs400NotACrash) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  auto r = Request(server_->port(), "POST", "/api/v1/runs", tokens_["run"], deep, "application/json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("nested deeper than 512 levels"));
+}
+
 struct Endpoint {
   std::string method;
   std::string target;
@@ -322,6 +345,19 @@ TEST_F(ApiTest, AReviewerTokenDecidesAsItsNamedPrincipal) {
   auto self = Request(server_->port(), "POST", "/api/v1/reviews/" + review->id + "/decisions", carol,
                       R"({"decision":"approve","evidence_sha256":")" + review->evidence_sha256 + "\"}");
   EXPECT_EQ(self.status, 409) << self.body;
+}
+
+TEST_F(ApiTest, WaiverExpiryOutsideRealDatesFrom1970To2200Is400) {
+  const std::string reviewer = testing::MustCreateToken(*db_, "bob", {Scope::kReview});
+  for (const std::string expiry : {"4060-01-01T00:00:00Z", "2030-02-31T00:00:00Z", "2030-01-01T24:00:00Z"}) {
+    auto r =
+        Request(server_->port(), "POST", "/api/v1/reviews/00000000-0000-4000-8000-000000000000/decisions", reviewer,
+                R"({"decision":"waive","evidence_sha256":")" + std::string(64, 'a') +
+                    R"(","reason":"r","waiver_expires_at":")" + expiry + "\"}");
+    EXPECT_EQ(r.status, 400) << expiry << ": " << r.body;
+    EXPECT_THAT(r.body, HasSubstr("'waiver_expires_at' must be a UTC time YYYY-MM-DDTHH:MM:SSZ from 1970 to 2200"))
+        << expiry;
+  }
 }
 
 TEST_F(ApiTest, AdminTokensCreateTokensWhoseSecretIsStoredOnlyAsAHash) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -146,6 +147,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     seen.body = request_.body();
     seen.connection = index_;
     seen.index_on_connection = served_++;
+    seen.received_at = std::chrono::steady_clock::now();
     response_ = server_->Handle(std::move(seen));
     if (response_.delay.count() > 0) {
       timer_.expires_after(response_.delay);
@@ -167,10 +169,47 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         asio::async_write(stream_, asio::buffer(response_.raw),
                           [self = this->shared_from_this()](beast::error_code, std::size_t) { self->Close(); });
         return;
+      case Action::kReset:
+        return Reset();
+      case Action::kDrip:
+        if (response_.raw.empty()) {
+          BuildReply();
+          reply_.keep_alive(false);  // the connection closes after the last piece
+          std::ostringstream serialized;
+          serialized << reply_;
+          response_.raw = serialized.str();
+        }
+        drip_offset_ = 0;
+        return Drip();
       case Action::kRespond:
       case Action::kRespondThenClose:
         break;
     }
+    BuildReply();
+    bool close_after = response_.action == Action::kRespondThenClose || !response_.keep_alive;
+    http::async_write(stream_, reply_,
+                      [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                        if (ec || close_after) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Drip() {
+    if (drip_offset_ >= response_.raw.size()) return Close();
+    std::size_t size = std::min(std::max<std::size_t>(response_.drip_bytes, 1), response_.raw.size() - drip_offset_);
+    asio::async_write(stream_, asio::buffer(response_.raw.data() + drip_offset_, size),
+                      [self = this->shared_from_this(), size](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        self->drip_offset_ += size;
+                        self->timer_.expires_after(self->response_.drip_interval);
+                        self->timer_.async_wait([self](beast::error_code wait_ec) {
+                          if (wait_ec) return self->Close();
+                          self->Drip();
+                        });
+                      });
+  }
+
+  void BuildReply() {
     reply_ = {};
     reply_.version(11);
     reply_.result(static_cast<unsigned>(response_.status));
@@ -181,15 +220,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (!has_content_type && !response_.content_type.empty())
       reply_.set(http::field::content_type, response_.content_type);
-    reply_.body() = response_.body;
+    reply_.body() = std::move(response_.body);
     reply_.keep_alive(response_.keep_alive);
     reply_.prepare_payload();
-    bool close_after = response_.action == Action::kRespondThenClose || !response_.keep_alive;
-    http::async_write(stream_, reply_,
-                      [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
-                        if (ec || close_after) return self->Close();
-                        self->Read();
-                      });
+  }
+
+  // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+  void Reset() {
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.set_option(asio::socket_base::linger(true, 0), ec);
+    socket.close(ec);
+    timer_.cancel();
   }
 
   void Close() {
@@ -209,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   http::request<http::string_body> request_;
   TestHttpResponse response_;
   http::response<http::string_body> reply_;
+  std::size_t drip_offset_ = 0;
 };
 
 }  // namespace

@@ -6,7 +6,8 @@
 // io_context on the test's thread. Every request goes to a handler callback
 // that decides the reply: any status, headers and body, a delay (served by a
 // timer: other connections keep being served), raw bytes instead of HTTP, or
-// dropping the connection. It counts connections and requests.
+// dropping or resetting the connection, or a response sent a few bytes at a
+// time. It counts connections and requests.
 #pragma once
 
 #include <chrono>
@@ -28,15 +29,19 @@ struct TestHttpRequest {
   std::string body;
   int connection = 0;         // 0-based index of the accepting connection
   int index_on_connection = 0;  // 0 for the first request on a connection
+  std::chrono::steady_clock::time_point received_at;  // when the whole request had been read
 };
 
 // What the server does with a request.
 struct TestHttpResponse {
   enum class Action {
-    kRespond,            // send the response; keep the connection if keep_alive
-    kRespondThenClose,   // send it (still advertising keep-alive), then close
-    kDrop,               // close the connection without answering
-    kRaw,                // send `raw` verbatim, then close
+    kRespond,           // send the response; keep the connection if keep_alive
+    kRespondThenClose,  // send it (still advertising keep-alive), then close
+    kDrop,              // close the connection without answering
+    kRaw,               // send `raw` verbatim, then close
+    kReset,             // abort the connection with a TCP reset, without answering
+    kDrip,              // send the response (or `raw`, if set) `drip_bytes` at a time,
+                        // one piece every `drip_interval`, then close
   };
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -46,6 +51,8 @@ struct TestHttpResponse {
   Action action = Action::kRespond;
   bool keep_alive = true;
   std::string raw;
+  std::size_t drip_bytes = 1;
+  std::chrono::milliseconds drip_interval{10};
 
   static TestHttpResponse Json(std::string body, int status = 200) {
     TestHttpResponse r;

@@ -1,0 +1,65 @@
+// The README's main command, end to end: `driftwatch demo` on a real
+// PostgreSQL database with the simulated model.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
+#include "support/test_database.h"
+
+namespace dw {
+namespace {
+
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+
+struct DemoRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+DemoRun RunDemo(const testing::TempDir& dir, const std::string& database_url) {
+  std::string cmd = std::string("cd ") + DRIFTWATCH_SOURCE_DIR + " && DRIFTWATCH_DATABASE_URL='" + database_url +
+                    "' " + DRIFTWATCH_EXE + " demo --dir " + dir.path().string() + " > " +
+                    (dir.path() / "out.txt").string() + " 2>&1";
+  int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, testing::ReadFile(dir.path() / "out.txt")};
+}
+
+TEST(DemoCommand, FlagsTheDriftedVersionAndExportsItsComparisonToPrometheus) {
+  testing::TestDatabase tdb;
+  testing::TempDir dir;
+  DemoRun demo = RunDemo(dir, tdb.url());
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  EXPECT_THAT(demo.output, HasSubstr("audit verify: OK"));
+  std::string prom = testing::ReadFile(dir.path() / "driftwatch.prom");
+  EXPECT_THAT(prom, ContainsRegex("driftwatch_build_info\\{version=\"[0-9]+\\.[0-9]+\\.[0-9]+\",git_sha=\"[0-9a-f]{12}\"\\} 1"));
+  EXPECT_THAT(prom, HasSubstr("driftwatch_verdict{golden_set=\"faq\",target=\"faq-bot-next\",metric=\"pass_rate\","
+                              "slice=\"all\",verdict=\"regressed\"} 1"));
+  EXPECT_THAT(prom, HasSubstr("driftwatch_severity{golden_set=\"faq\",target=\"faq-bot-next\",metric=\"pass_rate\","
+                              "slice=\"all\",severity=\"critical\"} 1"));
+  EXPECT_THAT(prom, HasSubstr("driftwatch_score_delta{golden_set=\"faq\",target=\"faq-bot-next\",metric=\"pass_rate\""));
+}
+
+TEST(DemoCommand, WritesTheServiceAndPrometheusConfigsOfTheStackItPrints) {
+  testing::TestDatabase tdb;
+  testing::TempDir dir;
+  DemoRun demo = RunDemo(dir, tdb.url());
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  const std::string config = (dir.path() / "driftwatch.yaml").string();
+  EXPECT_THAT(demo.output, HasSubstr("driftwatch serve --config " + config));
+  EXPECT_THAT(demo.output, HasSubstr("prometheus --config.file=" + (dir.path() / "prometheus.yml").string()));
+  std::string check = std::string(DRIFTWATCH_EXE) + " config check " + config + " > /dev/null 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0);
+  std::string prometheus = testing::ReadFile(dir.path() / "prometheus.yml");
+  EXPECT_THAT(prometheus, HasSubstr("targets: ['127.0.0.1:9464']"));
+  EXPECT_THAT(prometheus, HasSubstr("/config/prometheus/driftwatch-*.yml"));
+  EXPECT_THAT(testing::ReadFile(dir.path() / "evidence-faq-bot-next.html"), HasSubstr("faq-bot-next"));
+}
+
+}  // namespace
+}  // namespace dw
