@@ -11,11 +11,13 @@
 #   FUZZ_TARGETS="cron tzif" scripts/fuzz.sh  only these targets
 #   FUZZ_MERGE=1 scripts/fuzz.sh 600          also fold new coverage into the
 #                                             checked-in corpus (minimised)
+#   FUZZ_BUILD_DIR=build-san scripts/fuzz.sh  reuse the sanitized test build
 #
 # http_api runs against an embedded PostgreSQL under build-fuzz/fuzz-pg
 # (started by the target, stopped when this script ends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh clang libclang-rt-14-dev >/dev/null
 
 seconds=${1:-${FUZZ_SECONDS:-30}}
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
@@ -24,8 +26,12 @@ targets=${FUZZ_TARGETS:-$(ls fuzz/corpus)}
 out="$build_dir/fuzz-out"
 
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
-CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DDRIFTWATCH_FUZZ=ON -DDRIFTWATCH_BUILD_TESTS=OFF >/dev/null
+# A build directory already configured with DRIFTWATCH_FUZZ=ON (such as the
+# sanitized test build of scripts/sanitize.sh) is reused as it is.
+if ! grep -q '^DRIFTWATCH_FUZZ:BOOL=ON' "$build_dir/CMakeCache.txt" 2>/dev/null; then
+  CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DDRIFTWATCH_FUZZ=ON -DDRIFTWATCH_BUILD_TESTS=OFF >/dev/null
+fi
 cmake --build "$build_dir" -j "$jobs" --target dw_fuzzers
 
 stop_fuzz_pg() {

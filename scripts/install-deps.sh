@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Driftwatch needs to build, test and run.
-# Idempotent; needs root (or sudo).
+# Installs every Debian 12 package Driftwatch needs to build, test and run,
+# plus any package named on the command line (scripts/sanitize.sh adds the
+# clang toolchain). Idempotent; needs root (or sudo).
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl procps tzdata
@@ -11,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   prometheus prometheus-pushgateway prometheus-alertmanager
   chromium fonts-dejavu-core libpng-dev
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -44,6 +44,13 @@ inline tl::unexpected<Error> Fail(Error error) { return tl::unexpected<Error>(st
 // A successful Status.
 inline Status Ok() { return {}; }
 
+// The Status of `result`, its value dropped: `return AsStatus(AppendAudit(...));`.
+template <typename T>
+Status AsStatus(const Result<T>& result) {
+  if (!result) return Fail(result.error());
+  return Ok();
+}
+
 // Process exit codes, documented in the README. Stable: scripts depend on them.
 enum ExitCode : int {
   kExitOk = 0,            // success, no regression

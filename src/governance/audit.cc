@@ -6,7 +6,6 @@
 #include <istream>
 #include <ostream>
 #include <pqxx/pqxx>
-#include <regex>
 
 #include "core/hash.h"
 #include "core/json_text.h"
@@ -81,24 +80,6 @@ std::string AuditRowHash(const AuditEvent& event) {
                       LengthPrefixed(event.object_type) + "\n" + LengthPrefixed(event.object_id) + "\n" +
                       Sha256Hex(event.payload);
   return Sha256Hex(input);
-}
-
-Result<std::int64_t> AppendAudit(pqxx::dbtransaction& tx, const std::string& actor, const std::string& action,
-                                 const std::string& object_type, const std::string& object_id,
-                                 const nlohmann::json& payload) {
-  static const std::regex kAction("^[a-z][a-z0-9_.-]{0,63}$");
-  if (actor.empty()) return Fail(ErrorKind::kInvalidInput, "an audit event needs an actor");
-  if (!std::regex_match(action, kAction))
-    return Fail(ErrorKind::kInvalidInput, "'" + action + "' is not an audit action (e.g. goldenset.publish)");
-  if (object_type.empty() || object_id.empty())
-    return Fail(ErrorKind::kInvalidInput, "an audit event needs an object type and id");
-  try {
-    auto row = tx.exec_params1("SELECT audit.append($1, $2, $3, $4, $5)", actor, action, object_type, object_id,
-                               CanonicalJson(payload));
-    return row[0].as<std::int64_t>();
-  } catch (...) {
-    return Fail(store::ErrorFromCurrentException("audit append"));
-  }
 }
 
 const char* AuditProblemName(AuditProblem problem) {

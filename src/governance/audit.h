@@ -47,17 +47,6 @@ std::string AuditRowHash(const AuditEvent& event);
 // Formats microseconds since the Unix epoch as occurred_at is hashed.
 std::string FormatAuditTime(std::int64_t epoch_micros);
 
-// Appends one event inside the caller's transaction (so it commits or rolls
-// back with the change it records) and returns its sequence number. The
-// payload is stored as canonical JSON. For modules recording their own state
-// changes: publish, run, compare, token use for writes, config reload.
-// kInvalidInput for an empty actor, object type or object id, or an action
-// not matching [a-z][a-z0-9_.-]*; kPermissionDenied when the connection's
-// role may not execute audit.append; database failures as the store maps them.
-Result<std::int64_t> AppendAudit(pqxx::dbtransaction& tx, const std::string& actor, const std::string& action,
-                                 const std::string& object_type, const std::string& object_id,
-                                 const nlohmann::json& payload);
-
 enum class AuditProblem {
   kNone,
   kGap,                 // a sequence number is missing (a deleted row) or out of order

@@ -258,7 +258,7 @@ Result<std::optional<Job>> EnqueueJob(store::Database& db, const JobSpec& spec, 
                               {"requested_by", job->requested_by}};
     if (!job->schedule_name.empty()) payload["schedule"] = job->schedule_name;
     if (!job->fire_time.empty()) payload["fire_time"] = job->fire_time;
-    return store::AppendAudit(tx, actor, "job.enqueue", "job", std::to_string(job->id), payload);
+    return AsStatus(store::AppendAudit(tx, actor, "job.enqueue", "job", std::to_string(job->id), payload));
   });
   if (!status) return Fail(status.error());
   return job;
@@ -383,8 +383,8 @@ Status SetTargetSlots(store::Database& db, const std::string& target, int slots,
         "ON CONFLICT (target) DO UPDATE SET slots = excluded.slots, updated_by = excluded.updated_by, "
         "updated_at = now()",
         target, slots, actor);
-    return store::AppendAudit(tx, actor, "target.slots", "target", target,
-                              {{"slots", slots}, {"previous", previous.empty() ? 1 : previous[0][0].as<int>()}});
+    return AsStatus(store::AppendAudit(tx, actor, "target.slots", "target", target,
+                              {{"slots", slots}, {"previous", previous.empty() ? 1 : previous[0][0].as<int>()}}));
   });
 }
 

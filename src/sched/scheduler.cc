@@ -137,7 +137,7 @@ Status TickOne(pqxx::dbtransaction& tx, const CompiledSchedule& s, TimePoint now
                                         {"missed", missed},
                                         {"scheduler", options.scheduler_id}});
           !st)
-        return st;
+        return Fail(st.error());
     }
   }
   tx.exec_params(

@@ -124,8 +124,8 @@ Result<NewToken> CreateToken(store::Database& db, const std::string& name, const
     created.token = TokenFromRow(row);
     nlohmann::json scope_names = nlohmann::json::array();
     for (Scope s : scopes) scope_names.push_back(ScopeName(s));
-    return store::AppendAudit(tx, actor, "token.create", "token", name,
-                              {{"token_id", created.token.id}, {"scopes", scope_names}});
+    return AsStatus(store::AppendAudit(tx, actor, "token.create", "token", name,
+                              {{"token_id", created.token.id}, {"scopes", scope_names}}));
   });
   if (!status) return Fail(status.error());
   return created;
@@ -153,7 +153,7 @@ Status RevokeToken(store::Database& db, const std::string& name, const std::stri
         "WHERE lower(name) = lower($1) AND revoked_at IS NULL RETURNING id",
         name, actor);
     if (rows.empty()) return Fail(ErrorKind::kNotFound, "no active token named '" + name + "'");
-    return store::AppendAudit(tx, actor, "token.revoke", "token", name, {{"token_id", rows[0][0].as<long long>()}});
+    return AsStatus(store::AppendAudit(tx, actor, "token.revoke", "token", name, {{"token_id", rows[0][0].as<long long>()}}));
   });
 }
 

@@ -49,12 +49,12 @@ Result<long long> SaveComparison(Database& db, const ComparisonRecord& record) {
       }
     }
     rows.complete();
-    return AppendAudit(tx, record.created_by, "comparison.create", "comparison", std::to_string(id),
+    return AsStatus(AppendAudit(tx, record.created_by, "comparison.create", "comparison", std::to_string(id),
                        {{"baseline_run_id", record.baseline_run_id},
                         {"candidate_run_id", record.candidate_run_id},
                         {"verdict", record.verdict},
                         {"severity", record.severity},
-                        {"result_sha256", Sha256Hex(canonical)}});
+                        {"result_sha256", Sha256Hex(canonical)}}));
   });
   if (!status) return Fail(status.error());
   return id;

@@ -95,7 +95,7 @@ Result<PublishedVersion> PublishGoldenSet(Database& db, const PublishRequest& re
     if (auto s = AppendAudit(tx, request.published_by, "goldenset.publish", "golden_set_version",
                              set.name + "@" + std::to_string(version), payload);
         !s)
-      return s;
+      return Fail(s.error());
     auto stored = tx.exec_params1(std::string("SELECT ") + kVersionColumns +
                                       " FROM core.golden_set_version v JOIN core.golden_set g ON g.id = "
                                       "v.golden_set_id WHERE v.id = $1",

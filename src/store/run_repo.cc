@@ -113,7 +113,7 @@ Result<RunInfo> CreateRun(Database& db, const RunSpec& spec) {
                               {"target_version", spec.target_version_hash},
                               {"repeats", spec.repeats},
                               {"trigger", spec.trigger}};
-    if (auto s = AppendAudit(tx, spec.requested_by, "run.start", "run", spec.run_id, payload); !s) return s;
+    if (auto s = AppendAudit(tx, spec.requested_by, "run.start", "run", spec.run_id, payload); !s) return Fail(s.error());
     info = RunFromRow(tx.exec_params1(std::string("SELECT ") + kRunColumns + kRunJoins + "WHERE r.id = $1",
                                       spec.run_id));
     return Ok();
@@ -166,7 +166,7 @@ Status ReopenRun(Database& db, const std::string& run_id, const std::string& act
       return Fail(ErrorKind::kConflict, "run " + run_id + " is '" + current + "'; only an unfinished, failed or "
                                                                              "cancelled run can be resumed");
     tx.exec_params("UPDATE run.run SET status = 'running', finished_at = NULL, error = NULL WHERE id = $1", run_id);
-    return AppendAudit(tx, actor, "run.resume", "run", run_id, {{"previous_status", current}});
+    return AsStatus(AppendAudit(tx, actor, "run.resume", "run", run_id, {{"previous_status", current}}));
   });
 }
 
@@ -179,7 +179,7 @@ Status FinishRun(Database& db, const std::string& run_id, const std::string& sta
     nlohmann::json payload = {{"status", status}, {"error", error}};
     for (const char* key : {"results", "pass_rate", "cost_usd", "infra_failures"})
       if (summary.contains(key)) payload[key] = summary[key];
-    return AppendAudit(tx, actor, "run.finish", "run", run_id, payload);
+    return AsStatus(AppendAudit(tx, actor, "run.finish", "run", run_id, payload));
   });
 }
 

@@ -9,11 +9,13 @@
 #include <pqxx/pqxx>
 
 #include "gov_fixture.h"
+#include "store/audit_log.h"
 
 namespace dw::governance::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using store::AppendAudit;
 
 class AuditChainTest : public GovernanceTest {
  protected:

@@ -11,11 +11,13 @@
 
 #include "gov_fixture.h"
 #include "support/temp_dir.h"
+#include "store/audit_log.h"
 
 namespace dw::governance::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using store::AppendAudit;
 
 class CheckpointTest : public GovernanceTest {
  protected:

@@ -10,11 +10,13 @@
 #include "governance/audit.h"
 #include "governance/policy.h"
 #include "governance/review.h"
+#include "store/audit_log.h"
 
 namespace dw::governance::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using store::AppendAudit;
 
 using RunnerRoleTest = GovernanceTest;
 using ReviewerRoleTest = GovernanceTest;
