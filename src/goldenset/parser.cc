@@ -238,7 +238,7 @@ Status AppendPromptfooTests(const YAML::Node& tests, const std::string& file, st
     cases.push_back(std::move(c));
   };
   auto include = [&](const YAML::Node& ref) -> Status {
-    std::string target = ref.Scalar();
+    const std::string& target = ref.Scalar();
     if (target.rfind("file://", 0) != 0) {
       diag.Add(ref, "tests must be a list or a 'file://' reference, got '" + target + "'");
       return Ok();

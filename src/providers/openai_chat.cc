@@ -263,7 +263,7 @@ class OpenAiChatProvider final : public Provider {
           http.body = request;
           ChatShared* raw = shared.get();
           raw->client->Send(raw->origin, std::move(http), deadline,
-                            [shared = std::move(shared), request_size = request.size(),
+                            [shared, request_size = request.size(),
                              attempt_done = std::move(attempt_done)](HttpResponse response) {
                               AttemptResult attempt = Interpret(*shared, response, request_size);
                               RedactAttempt(shared->redactor, attempt);

@@ -77,7 +77,7 @@ DetectorState Rebaseline(const DetectorConfig& config, double mu0, std::optional
 // config.min_runs_moving_range runs exist), or the larger of the two when
 // both exist; without either the run is recorded but the charts wait
 // (ready = false). A non-finite value leaves the state unchanged.
-DetectorState Update(const DetectorState& state, double value);
+DetectorState Update(const DetectorState& previous, double value);
 
 // σ of a run-level mean due to within-case nondeterminism (reference §4.1a):
 // √(Σᵢ s²ᵢ/Kᵢ)/n over the n cases with Kᵢ ≥ 2 repeats, s²ᵢ their sample
