@@ -33,7 +33,7 @@ void ForEachEvent(pqxx::dbtransaction& tx, const std::function<void(const AuditE
   for (;;) {
     auto rows = tx.exec_params(
         "SELECT chain, seq, (extract(epoch FROM occurred_at) * 1000000)::bigint, actor, db_role, action, "
-        "object_type, object_id, payload, prev_hash, row_hash FROM audit.event "
+        "object_type, object_id, payload, prev_hash, row_hash, hash_version FROM audit.event "
         "WHERE chain = 'main' AND seq > $1 ORDER BY seq LIMIT $2",
         after, kBatchRows);
     for (const auto& row : rows) {
@@ -49,6 +49,7 @@ void ForEachEvent(pqxx::dbtransaction& tx, const std::function<void(const AuditE
       event.payload = row[8].as<std::string>();
       event.prev_hash = row[9].as<std::string>();
       event.row_hash = row[10].as<std::string>();
+      event.hash_version = row[11].as<int>();
       after = event.seq;
       fn(event);
     }
@@ -75,10 +76,17 @@ std::string FormatAuditTime(std::int64_t epoch_micros) {
 }
 
 std::string AuditRowHash(const AuditEvent& event) {
-  std::string input = event.prev_hash + "\n" + std::to_string(event.seq) + "\n" + event.occurred_at + "\n" +
-                      LengthPrefixed(event.actor) + "\n" + LengthPrefixed(event.action) + "\n" +
-                      LengthPrefixed(event.object_type) + "\n" + LengthPrefixed(event.object_id) + "\n" +
-                      Sha256Hex(event.payload);
+  std::string input;
+  if (event.hash_version == kAuditHashV2) {
+    input = "2\n";
+  } else if (event.hash_version != kAuditHashV1) {
+    return "";
+  }
+  input += event.prev_hash + "\n" + std::to_string(event.seq) + "\n" + event.occurred_at + "\n" +
+           LengthPrefixed(event.actor) + "\n";
+  if (event.hash_version == kAuditHashV2) input += LengthPrefixed(event.db_role) + "\n";
+  input += LengthPrefixed(event.action) + "\n" + LengthPrefixed(event.object_type) + "\n" +
+           LengthPrefixed(event.object_id) + "\n" + Sha256Hex(event.payload);
   return Sha256Hex(input);
 }
 
@@ -120,11 +128,14 @@ void ChainVerifier::Add(const AuditEvent& event) {
     }
     return;
   }
-  const bool self_consistent = AuditRowHash(event) == event.row_hash;
+  const std::string computed = AuditRowHash(event);
+  const bool self_consistent = !computed.empty() && computed == event.row_hash;
   const bool linked = event.prev_hash == last_hash_;
   if (!self_consistent) {
     Report(AuditProblem::kHashMismatch, event.seq,
-           "event " + std::to_string(event.seq) + " does not match its row hash: it was altered");
+           computed.empty() ? "event " + std::to_string(event.seq) + " has unknown hash format " +
+                                  std::to_string(event.hash_version) + ": it was altered"
+                            : "event " + std::to_string(event.seq) + " does not match its row hash: it was altered");
   } else if (!linked) {
     if (event.seq == 1) {
       Report(AuditProblem::kRewritten, 1, "event 1 does not start from the genesis hash");
@@ -193,7 +204,7 @@ nlohmann::json AuditEventToJson(const AuditEvent& event) {
           {"db_role", event.db_role},     {"action", event.action},
           {"object_type", event.object_type}, {"object_id", event.object_id},
           {"payload", event.payload},     {"prev_hash", event.prev_hash},
-          {"row_hash", event.row_hash}};
+          {"row_hash", event.row_hash},   {"hash_version", event.hash_version}};
 }
 
 Result<AuditEvent> AuditEventFromJson(const nlohmann::json& json) {
@@ -217,6 +228,11 @@ Result<AuditEvent> AuditEventFromJson(const nlohmann::json& json) {
   if (seq == json.end() || !seq->is_number_integer())
     return Fail(ErrorKind::kInvalidInput, "field 'seq' must be an integer");
   event.seq = seq->get<std::int64_t>();
+  event.hash_version = kAuditHashV1;
+  if (auto version = json.find("hash_version"); version != json.end()) {
+    if (!version->is_number_integer()) return Fail(ErrorKind::kInvalidInput, "field 'hash_version' must be an integer");
+    event.hash_version = version->get<int>();
+  }
   return event;
 }
 

@@ -1,7 +1,8 @@
 // The hash-chained audit log (audit.event, written only by the SECURITY
 // DEFINER function audit.append): appending for other modules, and an
-// independent verifier that recomputes every row hash in C++ exactly as
-// audit.row_hash does (V0001) and reports the first broken sequence number.
+// independent verifier that recomputes every row hash in C++ exactly as the
+// database does (audit.row_hash, V0001, for format 1 rows; audit.row_hash_v2,
+// V0005, for format 2 rows) and reports the first broken sequence number.
 #pragma once
 
 #include <cstdint>
@@ -20,28 +21,37 @@ class dbtransaction;
 
 namespace dw::governance {
 
+// The row hash formats: 1 (V0001) does not cover db_role; 2 (V0005, every
+// row appended since) covers db_role and the format number.
+inline constexpr int kAuditHashV1 = 1;
+inline constexpr int kAuditHashV2 = 2;
+
 // One row of the chain as stored.
 struct AuditEvent {
   std::string chain = "main";
   std::int64_t seq = 0;
   std::string occurred_at;  // UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ": the hashed form
   std::string actor;
-  std::string db_role;  // session user; not covered by the hash (V0001)
+  std::string db_role;  // session user; hashed in format 2 only
   std::string action;
   std::string object_type;
   std::string object_id;
   std::string payload;  // canonical JSON text; the hash covers these bytes
   std::string prev_hash;
   std::string row_hash;
+  int hash_version = kAuditHashV2;  // the format row_hash was computed with
 };
 
 // The 64 zeros that precede the first event.
 inline constexpr const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
-// The row hash of `event` from its fields and prev_hash, identical to
-// audit.row_hash: sha256 over prev_hash, seq, occurred_at, the length-
+// The row hash of `event` from its fields and prev_hash in the event's own
+// format, identical to the database's function for it. Format 1
+// (audit.row_hash): sha256 over prev_hash, seq, occurred_at, the length-
 // prefixed (in characters) actor, action, object type and object id, and the
-// sha256 of the payload, joined by newlines. Pure.
+// sha256 of the payload, joined by newlines. Format 2 (audit.row_hash_v2):
+// the line "2", then the same fields with the length-prefixed db_role after
+// the actor. Empty for an unknown format (which then matches no row). Pure.
 std::string AuditRowHash(const AuditEvent& event);
 
 // Formats microseconds since the Unix epoch as occurred_at is hashed.
@@ -121,7 +131,8 @@ Result<std::int64_t> ExportAudit(store::Database& db, std::ostream& out);
 Result<VerifyReport> VerifyAuditExport(std::istream& in, const std::optional<AuditAnchor>& anchor = std::nullopt);
 
 // The JSON-lines form of one event, and back (kInvalidInput when a field is
-// missing or has the wrong type).
+// missing or has the wrong type). A line without "hash_version" (exported
+// before V0005) is format 1.
 nlohmann::json AuditEventToJson(const AuditEvent& event);
 Result<AuditEvent> AuditEventFromJson(const nlohmann::json& json);
 
