@@ -199,12 +199,18 @@ Result<VerifyReport> VerifyAudit(store::Database& db, const std::optional<AuditA
 }
 
 nlohmann::json AuditEventToJson(const AuditEvent& event) {
-  return {{"chain", event.chain},         {"seq", event.seq},
-          {"occurred_at", event.occurred_at}, {"actor", event.actor},
-          {"db_role", event.db_role},     {"action", event.action},
-          {"object_type", event.object_type}, {"object_id", event.object_id},
-          {"payload", event.payload},     {"prev_hash", event.prev_hash},
-          {"row_hash", event.row_hash},   {"hash_version", event.hash_version}};
+  return {{"chain", event.chain},
+          {"seq", event.seq},
+          {"occurred_at", event.occurred_at},
+          {"actor", event.actor},
+          {"db_role", event.db_role},
+          {"action", event.action},
+          {"object_type", event.object_type},
+          {"object_id", event.object_id},
+          {"payload", event.payload},
+          {"prev_hash", event.prev_hash},
+          {"row_hash", event.row_hash},
+          {"hash_version", event.hash_version}};
 }
 
 Result<AuditEvent> AuditEventFromJson(const nlohmann::json& json) {

@@ -135,9 +135,7 @@ TEST_F(AuditChainTest, OnlyTheFormat2RowHashDependsOnTheDbRole) {
   EXPECT_NE(v1_hash, v2_hash);
 }
 
-TEST_F(AuditChainTest, AnUnknownHashFormatMatchesNoRow) {
-  EXPECT_EQ(AuditRowHash(NonAsciiEvent(3)), "");
-}
+TEST_F(AuditChainTest, AnUnknownHashFormatMatchesNoRow) { EXPECT_EQ(AuditRowHash(NonAsciiEvent(3)), ""); }
 
 TEST_F(AuditChainTest, RowsAppendedBeforeV0005KeepFormat1AndNewRowsUseFormat2) {
   // The two seeded approval floors were appended by V0003, before V0005.
@@ -347,8 +345,8 @@ TEST(AuditUpgradeTest, EventsAppendedBeforeV0005StillVerifyAfterTheUpgrade) {
     if (file >= "V0005") break;
     ASSERT_EQ(tdb.Exec(migration.sql), "") << file;
     ASSERT_EQ(tdb.Exec("INSERT INTO ops.schema_migration (version, name, sha256, exec_ms) VALUES (" +
-                       std::to_string(std::stoi(file.substr(1, 4))) + ", '" +
-                       file.substr(7, file.size() - 11) + "', '" + Sha256Hex(migration.sql) + "', 0)"),
+                       std::to_string(std::stoi(file.substr(1, 4))) + ", '" + file.substr(7, file.size() - 11) +
+                       "', '" + Sha256Hex(migration.sql) + "', 0)"),
               "")
         << file;
     ++applied_by_hand;
@@ -358,9 +356,9 @@ TEST(AuditUpgradeTest, EventsAppendedBeforeV0005StillVerifyAfterTheUpgrade) {
                       "text)') IS NULL"),
             "t");
   for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(tdb.Exec("SELECT audit.append('old-binary', 'test.event', 'thing', 'old-" + std::to_string(i) +
-                       "', '{}')"),
-              "");
+    ASSERT_EQ(
+        tdb.Exec("SELECT audit.append('old-binary', 'test.event', 'thing', 'old-" + std::to_string(i) + "', '{}')"),
+        "");
 
   auto db = tdb.Connect();
   auto applied = store::Migrate(*db);
