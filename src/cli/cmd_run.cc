@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <functional>
@@ -269,8 +270,15 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
     return store::WithReconnect(**db, reconnect_seconds, attempt);
   };
   if (!outcome) {
-    // Everything already committed stays; the run can be resumed.
-    Status recorded = reconnecting([&] {
+    // Everything already committed stays; the run can be resumed. A run left
+    // `running` looks alive to people and dashboards, so recording the
+    // failure waits for the database at least kRecordFailureSeconds, even
+    // when reconnect_seconds is shorter.
+    constexpr double kRecordFailureSeconds = 10;
+    const double record_seconds = std::max(reconnect_seconds, kRecordFailureSeconds);
+    ctx.err() << "driftwatch: run " << run.id.substr(0, 8) << " failed; recording the failure (waiting up to "
+              << record_seconds << " s for the database)" << std::endl;
+    Status recorded = store::WithReconnect(**db, record_seconds, [&] {
       return store::FinishRun(**db, run.id, "failed", nlohmann::json::object(), outcome.error().message, ctx.user());
     });
     return Fail(ErrorKind::kUnavailable,

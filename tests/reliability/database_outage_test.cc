@@ -2,7 +2,9 @@
 // (the shared test cluster is never stopped). A short outage is ridden out:
 // the run reconnects and completes. An outage longer than
 // database.reconnect_seconds ends the run with exit code 3, keeps what was
-// stored, reports no comparison, and `run --resume` completes it later.
+// stored, records the run as `failed` once the database is back (the command
+// waits for it at least 10 s), reports no comparison, and `run --resume`
+// completes it later.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -173,11 +175,20 @@ TEST_F(DatabaseOutageTest, LongOutageFailsTheRunKeepsItsResultsAndResumeComplete
   std::string run_id;
   CliProcess process = StartRunAndWaitForResults(run_id);
   StopDatabase();
-  CliOutcome outcome = DriftwatchCli::Wait(process, std::chrono::seconds(60));
+  // The replay gives up after reconnect_seconds; the command then waits (at
+  // least 10 s) to record the failure. The database comes back meanwhile.
+  bool recording = false;
+  for (int i = 0; i < 1200 && !recording; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    recording = ReadFile(process.err_path).find("recording the failure") != std::string::npos;
+  }
+  ASSERT_TRUE(recording) << ReadFile(process.err_path);
   StartDatabase();
+  CliOutcome outcome = DriftwatchCli::Wait(process, std::chrono::seconds(60));
   ASSERT_TRUE(outcome.exited()) << "signal " << outcome.signal << (outcome.timed_out ? " (timed out)" : "");
   EXPECT_EQ(outcome.exit_code, 3) << outcome.out << outcome.err;
-  EXPECT_THAT(outcome.err, HasSubstr("failed"));
+  EXPECT_THAT(outcome.err, HasSubstr("run " + run_id + " failed: "));
+  EXPECT_THAT(outcome.err, ::testing::Not(HasSubstr("could not record the failure")));
   EXPECT_THAT(outcome.err,
               HasSubstr("stored results are kept; resume with: driftwatch run --resume " + run_id.substr(0, 8)));
   EXPECT_EQ(outcome.out, "") << "nothing may be reported as a finished run";
@@ -186,7 +197,10 @@ TEST_F(DatabaseOutageTest, LongOutageFailsTheRunKeepsItsResultsAndResumeComplete
   EXPECT_LT(kept, kResults);
   EXPECT_EQ(DistinctResults(run_id), kept);
   EXPECT_EQ(Comparisons(run_id), 0);
-  EXPECT_THAT(Query("SELECT status FROM run.run WHERE id = '" + run_id + "'"), ::testing::AnyOf("running", "failed"));
+  EXPECT_EQ(Query("SELECT status FROM run.run WHERE id = '" + run_id + "'"), "failed");
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.event WHERE action = 'run.finish' AND object_id = '" + run_id +
+                  "' AND payload::jsonb->>'status' = 'failed'"),
+            1);
 
   CliOutcome resumed = cli_->Run({"run", "--resume", run_id, "-q", "--format", "json"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
