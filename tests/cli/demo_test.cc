@@ -61,5 +61,27 @@ TEST(DemoCommand, WritesTheServiceAndPrometheusConfigsOfTheStackItPrints) {
   EXPECT_THAT(testing::ReadFile(dir.path() / "evidence-faq-bot-next.html"), HasSubstr("faq-bot-next"));
 }
 
+TEST(DemoCommand, TwoApprovalsOtherThanTheRequesterMoveProductionToTheSignedOffRun) {
+  testing::TestDatabase tdb;
+  testing::TempDir dir;
+  DemoRun demo = RunDemo(dir, tdb.url());
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  EXPECT_THAT(demo.output, HasSubstr("maria.engineer tries to approve her own request: refused"));
+  EXPECT_THAT(demo.output, HasSubstr("ana.reviewer approved: review open (1/2)"));
+  EXPECT_THAT(demo.output, HasSubstr("li.lead approved: review approved (2/2)"));
+  EXPECT_THAT(demo.output, ContainsRegex("environment \\(production\\) → run [0-9a-f]{8} via review [0-9a-f]{8}, "
+                                         "approved by ana.reviewer, li.lead"));
+  EXPECT_EQ(tdb.Query("SELECT string_agg(reviewer || ':' || decision, ',' ORDER BY id) FROM gov.decision"),
+            "ana.reviewer:approve,li.lead:approve");
+  EXPECT_EQ(tdb.Query("SELECT requested_by || ':' || status FROM gov.review"), "maria.engineer:approved");
+  // Production points at the first faq-bot run, the one the review approved.
+  EXPECT_EQ(tdb.Query("SELECT p.run_id = r.run_id FROM gov.pointer_event p JOIN gov.review r ON r.id = p.review_id "
+                      "WHERE p.pointer = 'environment' AND p.environment = 'production'"),
+            "t");
+  EXPECT_EQ(tdb.Query("SELECT p.run_id FROM gov.pointer_event p WHERE p.pointer = 'environment'"),
+            tdb.Query("SELECT r.id FROM run.run r JOIN core.target_version t ON t.id = r.target_version_id "
+                      "WHERE t.name = 'faq-bot' ORDER BY r.created_at LIMIT 1"));
+}
+
 }  // namespace
 }  // namespace dw
