@@ -174,8 +174,11 @@ TEST_F(CheckpointTest, ASuperusersConsistentRewriteIsDetectedOnlyAgainstTheCheck
       FOR r IN SELECT * FROM audit.event WHERE seq >= 4 ORDER BY seq LOOP
         UPDATE audit.event
            SET prev_hash = prev,
-               row_hash = audit.row_hash(prev, r.seq, r.occurred_at, r.actor, r.action, r.object_type,
-                                         r.object_id, r.payload)
+               row_hash = CASE r.hash_version
+                 WHEN 1 THEN audit.row_hash(prev, r.seq, r.occurred_at, r.actor, r.action, r.object_type,
+                                            r.object_id, r.payload)
+                 ELSE audit.row_hash_v2(prev, r.seq, r.occurred_at, r.actor, r.db_role, r.action, r.object_type,
+                                        r.object_id, r.payload) END
          WHERE seq = r.seq
         RETURNING row_hash INTO prev;
       END LOOP;
