@@ -36,6 +36,8 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 [ "$FAKE" = cpp ] || command -v node >/dev/null || { log "node is required for FAKE=node"; exit 2; }
 [ "$FAKE" = node ] || [ -x "$CPP_SERVER" ] || { log "build the fake_openai_server target for FAKE=cpp"; exit 2; }
 [ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null; }
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || log "wrk unavailable: no server ceiling"
+command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 
 SRV_PID=""
 cleanup() {
@@ -125,19 +127,21 @@ for setting in $SETTINGS; do
   start_server "$lat"; cfg
   rounds=$(( (CASES + conc - 1) / conc ))
   ideal=$(echo "$rounds * $lat / 1000" | bc -l)
-  : >"$WORK/walls.txt"
+  : >"$WORK/walls.txt"; : >"$WORK/dw_rows.txt"; : >"$WORK/pf_rows.txt"
   for _ in $(seq "$RUNS"); do
     read -r w c r n < <(measure dw "$DW" run -g pfbench -t fake -j "$conc" -q --format json -c "$WORK/driftwatch.yaml")
     grep -q "\"passed\": $CASES" "$WORK/dw.out" || log "driftwatch did not pass all $CASES cases (see $WORK/dw.out)"
     replay=$(replay_seconds "$WORK/dw.out")
     eff=$( [ "$lat" = 0 ] && echo "–" || printf '%.0f' "$(echo "100 * $ideal / $w" | bc -l)")
     echo "$w" >>"$WORK/walls.txt"
+    echo "$w $c $r" >>"$WORK/dw_rows.txt"
     printf '| driftwatch | %s | %s | %.2f | %.2f | %.2f | %s | %.0f | %.2f | %s | %s |\n' "$lat" "$conc" "$w" "$replay" \
       "$ideal" "$eff" "$(echo "$CASES / $w" | bc -l)" "$c" "$r" "$n"
     if [ "${SKIP_PROMPTFOO:-0}" != 1 ]; then
       sed "s#http://127.0.0.1:18080/v1#http://127.0.0.1:$PORT/v1#" "$WORK/pf.yaml" >"$WORK/pf_port.yaml"
       read -r w c r n < <(measure pf env PROMPTFOO_CONFIG_DIR="$WORK/pfhome" node "$PF_MAIN" eval -c "$WORK/pf_port.yaml" \
         -j "$conc" --no-cache -o "$WORK/pf.json" --no-table --no-progress-bar)
+      echo "$w $c $r" >>"$WORK/pf_rows.txt"
       eff=$( [ "$lat" = 0 ] && echo "–" || printf '%.0f' "$(echo "100 * $ideal / $w" | bc -l)")
       printf '| promptfoo | %s | %s | %.2f | | %.2f | %s | %.0f | %.2f | %s | %s |\n' "$lat" "$conc" "$w" "$ideal" "$eff" \
         "$(echo "$CASES / $w" | bc -l)" "$c" "$r" "$n"
@@ -154,6 +158,19 @@ for setting in $SETTINGS; do
     echo "wrk.method='POST'; wrk.body='$body'; wrk.headers['Content-Type']='application/json'" >"$WORK/post.lua"
     rps=$(wrk -t1 -c64 -d5s -s "$WORK/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" | awk '/Requests\/sec/ {print $2}')
     echo "| fake server ceiling (wrk, 64 conns) | 0 | 64 | | | | | $rps | | | |"
+    echo "$rps" >"$WORK/ceiling.txt"
+  fi
+  # Ratios from the medians of this setting's runs (wall, CPU seconds, peak RSS).
+  if [ -s "$WORK/pf_rows.txt" ]; then
+    col_median() { awk -v k="$2" '{print $k}' "$1" | median; }
+    dw_w=$(col_median "$WORK/dw_rows.txt" 1); dw_c=$(col_median "$WORK/dw_rows.txt" 2); dw_r=$(col_median "$WORK/dw_rows.txt" 3)
+    pf_w=$(col_median "$WORK/pf_rows.txt" 1); pf_c=$(col_median "$WORK/pf_rows.txt" 2); pf_r=$(col_median "$WORK/pf_rows.txt" 3)
+    printf '| **ratio driftwatch : promptfoo** | %s | %s | | | | | **%.1f× req/s** | **1/%.0f CPU** | **1/%.1f RSS** | |\n' \
+      "$lat" "$conc" "$(echo "$pf_w / $dw_w" | bc -l)" "$(echo "$pf_c / $dw_c" | bc -l)" "$(echo "$pf_r / $dw_r" | bc -l)"
+    if [ "$lat" = 0 ] && [ -s "$WORK/ceiling.txt" ]; then
+      printf '| driftwatch share of the server ceiling | 0 | %s | | | | | %.0f%% | | | |\n' "$conc" \
+        "$(echo "100 * ($CASES / $dw_w) / $(cat "$WORK/ceiling.txt")" | bc -l)"
+    fi
   fi
   stop_server
 done

@@ -4,7 +4,7 @@
 # clang toolchain). Idempotent; needs root (or sudo).
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git ca-certificates curl procps tzdata
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates curl procps tzdata python3 bc time
   libboost-dev libboost-program-options-dev
   libpqxx-dev libpq-dev postgresql
   libyaml-cpp-dev nlohmann-json3-dev libre2-dev libssl-dev libexpected-dev libvalijson-dev
