@@ -51,12 +51,14 @@ std::string RenderJunit(const store::RunInfo& run, const std::vector<ReplayResul
   size_t failures = 0, errors = 0;
   double total_ms = 0;
   for (const auto& r : results) {
-    if (IsInfrastructureFailure(r.outcome)) ++errors;
-    else if (r.outcome != Outcome::kPass) ++failures;
+    if (IsInfrastructureFailure(r.outcome))
+      ++errors;
+    else if (r.outcome != Outcome::kPass)
+      ++failures;
     total_ms += r.latency_ms;
   }
-  const std::string counts = "tests=\"" + std::to_string(results.size()) + "\" failures=\"" +
-                             std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\"";
+  const std::string counts = "tests=\"" + std::to_string(results.size()) + "\" failures=\"" + std::to_string(failures) +
+                             "\" errors=\"" + std::to_string(errors) + "\"";
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuites name=\"driftwatch\" " << counts << " time=\"" << Seconds(total_ms) << "\">\n"
@@ -92,7 +94,7 @@ std::string RenderJunit(const store::RunInfo& run, const std::vector<ReplayResul
       std::string failed;
       for (const auto& s : r.scores)
         if (s.passed && !*s.passed) failed += (failed.empty() ? "" : "; ") + s.scorer + ": " + s.reason;
-      std::string message = !failed.empty() ? failed
+      std::string message = !failed.empty()           ? failed
                             : !r.error_detail.empty() ? r.error_detail
                             : r.outcome == Outcome::kFail && r.score
                                 ? "case score " + FormatFixed(*r.score, 3) + " below its threshold"

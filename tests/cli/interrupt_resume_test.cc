@@ -1,15 +1,14 @@
 // Ctrl-C during `driftwatch run`, end to end: the real binary on a real
 // PostgreSQL database is interrupted mid-run, ends `cancelled` with exit
 // code 3 keeping what it stored, and `run --resume` completes it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <string>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "support/cli_process.h"
 #include "support/temp_dir.h"
@@ -45,7 +44,8 @@ std::string Digest(const testing::TestDatabase& tdb, const std::string& until) {
   return tdb.Query(
       "SELECT count(*) || ':' || md5(string_agg(case_id || '/' || repeat || '/' || outcome || '/' || "
       "coalesce(response_id, '') || '/' || coalesce(output, ''), ',' ORDER BY case_id, repeat)) "
-      "FROM run.result WHERE created_at <= '" + until + "'");
+      "FROM run.result WHERE created_at <= '" +
+      until + "'");
 }
 
 TEST(RunInterrupt, SigintEndsTheRunCancelledWithExitCode3AndResumeCompletesItOnce) {
@@ -74,9 +74,11 @@ TEST(RunInterrupt, SigintEndsTheRunCancelledWithExitCode3AndResumeCompletesItOnc
   ASSERT_GE(kept, stored) << "results committed before the interrupt were lost";
   ASSERT_LT(kept, kCases * kRepeats) << "the run finished before it could be interrupted";
   EXPECT_EQ(tdb.Query("SELECT summary->>'results' FROM run.run"), std::to_string(kept));
-  EXPECT_THAT(cancelled.err, HasSubstr("run " + run_id.substr(0, 8) + " cancelled (interrupted): the " +
-                                       std::to_string(kept) + " results stored so far are kept; finish it with: "
-                                       "driftwatch run --resume " + run_id.substr(0, 8)));
+  EXPECT_THAT(cancelled.err,
+              HasSubstr("run " + run_id.substr(0, 8) + " cancelled (interrupted): the " + std::to_string(kept) +
+                        " results stored so far are kept; finish it with: "
+                        "driftwatch run --resume " +
+                        run_id.substr(0, 8)));
   EXPECT_THAT(cancelled.out, HasSubstr(run_id + " (cancelled"));
   const std::string committed_until = tdb.Query("SELECT max(created_at) FROM run.result");
   const std::string before = Digest(tdb, committed_until);
@@ -85,10 +87,8 @@ TEST(RunInterrupt, SigintEndsTheRunCancelledWithExitCode3AndResumeCompletesItOnc
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(tdb.Query("SELECT status FROM run.run"), "done");
   EXPECT_EQ(StoredResults(tdb), kCases * kRepeats);
-  EXPECT_EQ(tdb.Query("SELECT count(DISTINCT (case_id, repeat)) FROM run.result"),
-            std::to_string(kCases * kRepeats));
-  EXPECT_EQ(tdb.Query("SELECT count(*) FROM run.result WHERE repeat NOT BETWEEN 0 AND " +
-                      std::to_string(kRepeats - 1)),
+  EXPECT_EQ(tdb.Query("SELECT count(DISTINCT (case_id, repeat)) FROM run.result"), std::to_string(kCases * kRepeats));
+  EXPECT_EQ(tdb.Query("SELECT count(*) FROM run.result WHERE repeat NOT BETWEEN 0 AND " + std::to_string(kRepeats - 1)),
             "0");
   // The rows stored before the interrupt are untouched by the resume.
   EXPECT_EQ(Digest(tdb, committed_until), before);

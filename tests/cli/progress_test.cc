@@ -1,6 +1,8 @@
 // The progress display of `driftwatch run`, end to end: a bar redrawn with
 // \r on a terminal (a pseudo-terminal here), plain periodic lines otherwise.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -14,9 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "support/cli_process.h"
 #include "support/temp_dir.h"
@@ -85,7 +84,9 @@ TerminalRun RunOnTerminal(const std::filesystem::path& dir, const std::string& d
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   char buffer[4096];
   while (std::chrono::steady_clock::now() < deadline) {
-    struct pollfd pfd {master, POLLIN, 0};
+    struct pollfd pfd {
+      master, POLLIN, 0
+    };
     if (poll(&pfd, 1, 100) <= 0) continue;
     ssize_t n = read(master, buffer, sizeof buffer);
     if (n <= 0) break;  // EIO once the child closed the terminal
@@ -228,8 +229,7 @@ TEST(DemoProgress, OnATerminalEachReplayShowsTheBarAndTheMainReplayItsSummary) {
   const std::string total = "400";  // 200 cases x 2 repeats
   const std::string finished = "\r[" + std::string(30, '#') + "] " + total + "/" + total + "  ";
   size_t bars = 0;
-  for (size_t at = demo.output.find(finished); at != std::string::npos; at = demo.output.find(finished, at + 1))
-    ++bars;
+  for (size_t at = demo.output.find(finished); at != std::string::npos; at = demo.output.find(finished, at + 1)) ++bars;
   EXPECT_EQ(bars, 3u) << "baseline, re-run and drifted version: " << demo.output;
   size_t step2 = demo.output.find("== 2. Replay it");
   ASSERT_NE(step2, std::string::npos) << demo.output;

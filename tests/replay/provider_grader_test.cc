@@ -3,18 +3,18 @@
 // what becomes of a judge or embeddings endpoint that misbehaves.
 #include "replay/provider_grader.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "providers/provider.h"
 #include "replay/engine.h"

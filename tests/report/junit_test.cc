@@ -70,11 +70,13 @@ TEST(JunitReport, IsWellFormedXmlWithOneTestcasePerResult) {
 }
 
 TEST(JunitReport, CountsModelFailuresAsFailuresAndInfrastructureFailuresAsErrors) {
-  std::vector<ReplayResult> results = {
-      ResultOf("ok", Outcome::kPass),        ResultOf("wrong", Outcome::kFail),
-      ResultOf("declined", Outcome::kRefusal), ResultOf("cut", Outcome::kTruncated),
-      ResultOf("slow", Outcome::kTimeout),   ResultOf("down", Outcome::kProviderError),
-      ResultOf("unpaid", Outcome::kBudgetExceeded)};
+  std::vector<ReplayResult> results = {ResultOf("ok", Outcome::kPass),
+                                       ResultOf("wrong", Outcome::kFail),
+                                       ResultOf("declined", Outcome::kRefusal),
+                                       ResultOf("cut", Outcome::kTruncated),
+                                       ResultOf("slow", Outcome::kTimeout),
+                                       ResultOf("down", Outcome::kProviderError),
+                                       ResultOf("unpaid", Outcome::kBudgetExceeded)};
   auto doc = ParseXml(RenderJunit(RunOf(), results));
   ASSERT_TRUE(doc) << doc.error().message;
   for (const XmlElement* counted : std::vector<const XmlElement*>{doc->get(), &Suite(**doc)}) {
@@ -109,8 +111,7 @@ TEST(JunitReport, AFailureNamesEachFailedAssertionWithItsReasonAndTheOutput) {
   ASSERT_TRUE(doc) << doc.error().message;
   auto failures = Suite(**doc).Children("testcase").at(0)->Children("failure");
   ASSERT_EQ(failures.size(), 1u);
-  EXPECT_EQ(failures[0]->Attr("message"),
-            "fail: 0:icontains: expected output to contain \"a9\"; 2:is-json: not JSON");
+  EXPECT_EQ(failures[0]->Attr("message"), "fail: 0:icontains: expected output to contain \"a9\"; 2:is-json: not JSON");
   EXPECT_THAT(failures[0]->text, HasSubstr("output: answer to c9"));
   EXPECT_THAT(failures[0]->text, ::testing::Not(HasSubstr("matched")));
 }
@@ -197,8 +198,10 @@ TEST(JunitReport, ReportCommandEmitsEveryStoredFailureAndErrorOfTheRun) {
   ASSERT_EQ(stored.size(), 60u);
   size_t model_failures = 0, infra = 0;
   for (const auto& [id, outcome] : stored) {
-    if (outcome == "budget_exceeded") ++infra;
-    else if (outcome != "pass") ++model_failures;
+    if (outcome == "budget_exceeded")
+      ++infra;
+    else if (outcome != "pass")
+      ++model_failures;
   }
   ASSERT_GT(infra, 0u) << "the budget should stop the run before the end";
   ASSERT_GT(model_failures, 0u);

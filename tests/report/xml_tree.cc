@@ -55,8 +55,8 @@ class Parser {
         if ((cc & 0xC0) != 0x80) return "invalid UTF-8 at byte " + std::to_string(k);
         cp = (cp << 6) | (cc & 0x3F);
       }
-      bool ok = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-                (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+      bool ok = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+                (cp >= 0x10000 && cp <= 0x10FFFF);
       if (!ok) return "character U+" + std::to_string(cp) + " not allowed in XML at byte " + std::to_string(k);
       k += n;
     }
@@ -101,16 +101,21 @@ class Parser {
         return false;
       }
       std::string_view entity = s_.substr(k + 1, semi - k - 1);
-      if (entity == "amp") out += '&';
-      else if (entity == "lt") out += '<';
-      else if (entity == "gt") out += '>';
-      else if (entity == "quot") out += '"';
-      else if (entity == "apos") out += '\'';
+      if (entity == "amp")
+        out += '&';
+      else if (entity == "lt")
+        out += '<';
+      else if (entity == "gt")
+        out += '>';
+      else if (entity == "quot")
+        out += '"';
+      else if (entity == "apos")
+        out += '\'';
       else if (entity.size() > 1 && entity[0] == '#') {
         bool hex = entity[1] == 'x';
         std::string digits(entity.substr(hex ? 2 : 1));
-        if (digits.empty() || digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") !=
-                                  std::string::npos) {
+        if (digits.empty() ||
+            digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos) {
           i_ = k;
           return false;
         }
