@@ -101,15 +101,19 @@ int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
   if (!config) return ReportError(err, config.error());
   if (auto s = metrics::WriteFileAtomically(config_file, text); !s) return ReportError(err, s.error());
   // Each person acts through their own context: the audit trail names them.
-  auto as = [&](const std::string& user) {
+  // The replays' context is quiet only with --quiet, so they show their
+  // progress (a bar on a terminal, else a plain line per
+  // DRIFTWATCH_PROGRESS_INTERVAL); the others keep set-up notes quiet.
+  auto as = [&](const std::string& user, bool quiet = true) {
     GlobalOptions o = global;
     o.user = user;
-    o.quiet = true;
+    o.quiet = quiet || global.quiet;
     auto ctx = std::make_unique<Context>(o, out, err);
     ctx->SetConfig(*config);
     return ctx;
   };
   auto engineer = as("maria.engineer");
+  auto replayer = as("maria.engineer", false);
 
   Step(out, 1, "Publish the golden set (versioned, content-hashed, immutable)");
   auto parsed = goldenset::LoadGoldenSet(goldenset_file);
@@ -138,9 +142,9 @@ int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
   if (!existing) return ReportError(err, existing.error());
   if (!*existing) {
     Step(out, 2, "Replay it against the current target (simulated model, 2 repeats) and store everything");
-    auto baseline = run(*engineer, "faq-bot");
+    auto baseline = run(*replayer, "faq-bot");
     if (!baseline) return ReportError(err, baseline.error());
-    PrintRunResult(*engineer, *baseline);
+    PrintRunResult(*replayer, *baseline);
 
     Step(out, 3, "Sign-off: maria requests a review; two other people approve the exact evidence");
     auto review_out = [&](Context& ctx) -> Result<governance::Review> {
@@ -183,9 +187,9 @@ int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
   }
 
   Step(out, 4, "Scheduled re-run of the same target: compared with the baseline, no drift expected");
-  auto rerun = run(*engineer, "faq-bot");
+  auto rerun = run(*replayer, "faq-bot");
   if (!rerun) return ReportError(err, rerun.error());
-  PrintRunResult(*engineer, *rerun);
+  PrintRunResult(*replayer, *rerun);
 
   Step(out, 5, "A new prompt/model version (faq-bot-next) is replayed and compared with production's baseline");
   RunRequest next_request;
@@ -193,7 +197,7 @@ int DemoCommand(const Args& args, std::ostream& out, std::ostream& err) {
   next_request.target = "faq-bot-next";
   next_request.repeats = 2;
   next_request.no_compare = true;
-  auto drifted = ExecuteRun(*engineer, next_request, nullptr);
+  auto drifted = ExecuteRun(*replayer, next_request, nullptr);
   if (!drifted) return ReportError(err, drifted.error());
   auto baseline_id = governance::CurrentBaseline(**db, published->name, "faq-bot", "production");
   if (!baseline_id || !*baseline_id) return ReportError(err, {ErrorKind::kInternal, "the demo baseline is missing"});

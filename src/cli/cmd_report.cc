@@ -11,7 +11,7 @@
 #include "replay/summary.h"
 #include "report/evidence.h"
 #include "report/gather.h"
-#include "report/html.h"
+#include "report/junit.h"
 #include "store/comparison_repo.h"
 #include "store/run_repo.h"
 
@@ -24,43 +24,6 @@ std::string Truncate(const std::string& s, size_t n) {
   std::string flat;
   for (char c : s) flat += (c == '\n' || c == '\t') ? ' ' : c;
   return flat.size() <= n ? flat : flat.substr(0, n) + "…";
-}
-
-void WriteJunit(std::ostream& out, const store::RunInfo& run, const std::vector<ReplayResult>& results,
-                const replay::RunSummary& summary) {
-  size_t failures = summary.count(Outcome::kFail);
-  size_t errors = summary.results() - summary.count(Outcome::kPass) - failures;
-  double seconds = 0;
-  for (const auto& r : results) seconds += r.latency_ms / 1000.0;
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuites name=\"driftwatch\" tests=\"" << results.size() << "\" failures=\"" << failures
-      << "\" errors=\"" << errors << "\">\n"
-      << "  <testsuite name=\""
-      << report::EscapeMarkup(run.golden_set + "@" + std::to_string(run.golden_set_version) + " on " + run.target)
-      << "\" tests=\"" << results.size() << "\" failures=\"" << failures << "\" errors=\"" << errors
-      << "\" time=\"" << seconds << "\" id=\"" << run.id << "\">\n";
-  for (const auto& r : results) {
-    out << "    <testcase classname=\"" << report::EscapeMarkup(run.golden_set) << "\" name=\""
-        << report::EscapeMarkup(r.case_id + (run.repeats > 1 ? " #" + std::to_string(r.repeat) : "")) << "\" time=\""
-        << r.latency_ms / 1000.0 << "\"";
-    if (r.outcome == Outcome::kPass) {
-      out << "/>\n";
-      continue;
-    }
-    out << ">\n";
-    std::string detail;
-    for (const auto& s : r.scores)
-      if (s.passed && !*s.passed) detail += s.scorer + ": " + s.reason + "\n";
-    if (r.outcome == Outcome::kFail)
-      out << "      <failure type=\"assertion\" message=\"" << report::EscapeMarkup(Truncate(detail, 300)) << "\">"
-          << report::EscapeMarkup(detail + "output: " + r.output) << "</failure>\n";
-    else
-      out << "      <error type=\"" << OutcomeName(r.outcome) << "\" message=\""
-          << report::EscapeMarkup(Truncate(r.error_detail, 300)) << "\">" << report::EscapeMarkup(r.error_detail)
-          << "</error>\n";
-    out << "    </testcase>\n";
-  }
-  out << "  </testsuite>\n</testsuites>\n";
 }
 
 // `driftwatch report --format html`: the evidence pack of a run or review,
@@ -174,7 +137,7 @@ int ReportCommand(const Args& args, std::ostream& out, std::ostream& err) {
   auto comparison = store::LatestComparisonFor(**db, run->id);
   if (!comparison) return ReportError(err, comparison.error());
   if (junit) {
-    WriteJunit(out, *run, *results, summary);
+    out << report::RenderJunit(*run, *results);
     return kExitOk;
   }
   if (ctx.format() == OutputFormat::kJson) {

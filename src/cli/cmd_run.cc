@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -51,42 +54,74 @@ class StoreSink : public replay::ResultSink {
   std::unique_ptr<store::ResultWriter> writer_;
 };
 
-// Progress on stderr: a redrawn bar on a terminal, a line every 5 s otherwise.
+// Seconds between plain progress lines when stderr is not a terminal:
+// DRIFTWATCH_PROGRESS_INTERVAL (a positive number), else 5.
+Result<double> PlainProgressInterval() {
+  constexpr double kDefault = 5.0;
+  const char* text = std::getenv("DRIFTWATCH_PROGRESS_INTERVAL");
+  if (text == nullptr || *text == '\0') return kDefault;
+  char* end = nullptr;
+  double seconds = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !std::isfinite(seconds) || seconds <= 0)
+    return Fail(ErrorKind::kInvalidInput, std::string("DRIFTWATCH_PROGRESS_INTERVAL must be a number of seconds > 0 (got '") +
+                                              text + "')");
+  return seconds;
+}
+
+// Progress on stderr: on a terminal a bar redrawn in place with \r (no
+// escape sequences); otherwise a plain line every `interval` seconds, plus
+// one for the last state. Not thread-safe: the engine calls it from its
+// io_context thread only.
 class ProgressPrinter {
  public:
-  ProgressPrinter(std::ostream& err, bool quiet) : err_(err), quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+  ProgressPrinter(std::ostream& err, bool quiet, double interval)
+      : err_(err), quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1), interval_(interval) {}
   void Update(const replay::Progress& p) {
     if (quiet_) return;
-    double rate = p.elapsed_seconds > 0 ? static_cast<double>(p.done) / p.elapsed_seconds : 0;
-    double eta = rate > 0 && p.total > p.done ? static_cast<double>(p.total - p.done) / rate : 0;
-    std::string counts = std::to_string(p.done) + "/" + std::to_string(p.total);
-    std::string tail = "  " + FormatFixed(rate, 0) + "/s  ETA " + FormatFixed(eta, 0) + "s  fail " +
-                       std::to_string(p.failed_assertions) + "  errors " + std::to_string(p.failures) + "  $" +
-                       FormatFixed(p.cost_usd, 4);
+    last_ = p;
     if (tty_) {
-      int width = 30;
-      int filled = p.total ? static_cast<int>(width * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0;
-      err_ << "\r[" << std::string(static_cast<size_t>(std::min(filled, width)), '#')
-           << std::string(static_cast<size_t>(width - std::min(filled, width)), '.') << "] " << counts << tail
-           << "   " << std::flush;
+      constexpr int kWidth = 30;
+      int filled = p.total ? static_cast<int>(kWidth * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0;
+      filled = std::min(filled, kWidth);
+      err_ << "\r[" << std::string(static_cast<size_t>(filled), '#')
+           << std::string(static_cast<size_t>(kWidth - filled), '.') << "] " << Line(p) << "   " << std::flush;
       drawn_ = true;
-    } else if (p.elapsed_seconds - last_line_ >= 5.0 || (p.total && p.done == p.total && !final_printed_)) {
+      return;
+    }
+    bool complete = p.total && p.done >= p.total;
+    if (p.elapsed_seconds - last_line_ >= interval_ || (complete && !final_printed_)) {
       last_line_ = p.elapsed_seconds;
-      final_printed_ = p.total && p.done == p.total;
-      err_ << "progress " << counts << tail << "\n";
+      final_printed_ = complete;
+      printed_ = p.done;
+      err_ << "progress " << Line(p) << "\n" << std::flush;
     }
   }
+  // Ends the bar's line, or prints the last state if no plain line showed it.
   void Finish() {
-    if (drawn_) err_ << "\n";
+    if (quiet_) return;
+    if (drawn_) err_ << "\n" << std::flush;
+    else if (last_ && printed_ != last_->done) err_ << "progress " << Line(*last_) << "\n" << std::flush;
   }
 
  private:
+  static std::string Line(const replay::Progress& p) {
+    double rate = p.elapsed_seconds > 0 ? static_cast<double>(p.done) / p.elapsed_seconds : 0;
+    std::string eta = rate > 0 && p.total > p.done ? FormatFixed(static_cast<double>(p.total - p.done) / rate, 0) + "s"
+                                                   : (p.total && p.done >= p.total ? "0s" : "-");
+    return std::to_string(p.done) + "/" + std::to_string(p.total) + "  " + FormatFixed(rate, 0) + "/s  ETA " + eta +
+           "  fail " + std::to_string(p.failed_assertions) + "  errors " + std::to_string(p.failures) + "  $" +
+           FormatFixed(p.cost_usd, 4);
+  }
+
   std::ostream& err_;
   bool quiet_;
   bool tty_;
+  double interval_;
   bool drawn_ = false;
   bool final_printed_ = false;
   double last_line_ = 0;
+  std::optional<replay::Progress> last_;
+  size_t printed_ = static_cast<size_t>(-1);
 };
 
 }  // namespace
@@ -125,11 +160,18 @@ int RunCommand(const Args& args, std::ostream& out, std::ostream& err) {
   signal(SIGTERM, SIG_DFL);
   if (!result) return ReportError(err, result.error());
   PrintRunResult(ctx, *result);
+  if (result->cancelled)
+    err << "driftwatch: run " << result->run_id.substr(0, 8) << " cancelled (interrupted): the "
+        << result->summary.results() << " results stored so far are kept; finish it with: driftwatch run --resume "
+        << result->run_id.substr(0, 8) << "\n";
   ctx.Trace("printed");
   return result->exit_code;
 }
 
 Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std::atomic<bool>* cancel) {
+  const bool quiet_progress = ctx.options().quiet || ctx.format() == OutputFormat::kJson;
+  auto progress_interval = quiet_progress ? Result<double>(0.0) : PlainProgressInterval();
+  if (!progress_interval) return Fail(progress_interval.error());
   auto cfg = ctx.Config();
   if (!cfg) return Fail(cfg.error());
   ctx.Trace("config loaded");
@@ -256,7 +298,7 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
   options.completed = &completed;
   options.cancel = cancel;
   options.grader = grader.get();
-  ProgressPrinter printer(ctx.err(), ctx.options().quiet || ctx.format() == OutputFormat::kJson);
+  ProgressPrinter printer(ctx.err(), quiet_progress, *progress_interval);
   options.on_progress = [&printer](const replay::Progress& p) { printer.Update(p); };
 
   auto started = std::chrono::steady_clock::now();
