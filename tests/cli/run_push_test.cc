@@ -2,12 +2,12 @@
 // real Pushgateway on loopback: the run's metrics land in one group keyed
 // {job="driftwatch", golden_set, target}, and the next run of the same pair
 // replaces that group instead of adding to it.
-#include <chrono>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "support/cli_process.h"
 #include "support/processes.h"
@@ -35,8 +35,8 @@ class RunPushCommand : public ::testing::Test {
   // `driftwatch run` of faq on faq-bot pushing to the gateway; exit 0, or 1
   // for a critical regression (the push happens either way).
   void RunAndPush(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"run",    "--config", config_,       "--goldenset", "faq",
-                                     "--target", "faq-bot", "--push", gateway_.url()};
+    std::vector<std::string> args = {"run",      "--config", config_,  "--goldenset", "faq",
+                                     "--target", "faq-bot",  "--push", gateway_.url()};
     args.insert(args.end(), extra.begin(), extra.end());
     CliOutcome run = cli_.Run(args);
     ASSERT_TRUE(run.exit_code == 0 || run.exit_code == 1) << run.out << run.err;

@@ -2,17 +2,16 @@
 // in its own time zone, from the real binary. The command has no fixed "now",
 // so the fires are checked against the clock around the call and against the
 // schedules' rules (wall-clock time, weekdays, UTC offset of the zone).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <time.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "support/cli_process.h"
 #include "support/temp_dir.h"
@@ -20,9 +19,9 @@
 namespace dw {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CliOutcome;
 using testing::DriftwatchCli;
+using ::testing::HasSubstr;
 
 constexpr const char* kConfig = R"(targets:
   bot:
@@ -79,9 +78,8 @@ std::string Local(std::time_t t, long offset) {
   std::tm tm{};
   gmtime_r(&shifted, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d %c%02ld:%02ld", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, offset < 0 ? '-' : '+', std::labs(offset) / 3600,
-                std::labs(offset) % 3600 / 60);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d %c%02ld:%02ld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, offset < 0 ? '-' : '+', std::labs(offset) / 3600, std::labs(offset) % 3600 / 60);
   return buf;
 }
 

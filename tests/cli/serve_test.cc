@@ -4,6 +4,8 @@
 // baseline), the drift metrics appear on the service's own /metrics, that
 // exposition passes `promtool check metrics` and a real Prometheus scrapes
 // it, and SIGTERM stops the service cleanly.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
@@ -11,9 +13,6 @@
 #include <regex>
 #include <string>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "support/cli_process.h"
 #include "support/processes.h"
@@ -23,11 +22,11 @@
 namespace dw {
 namespace {
 
-using ::testing::ContainsRegex;
-using ::testing::HasSubstr;
 using testing::CliOutcome;
 using testing::CliProcess;
+using ::testing::ContainsRegex;
 using testing::DriftwatchCli;
+using ::testing::HasSubstr;
 
 // The port `serve --listen 127.0.0.1:0` bound, from its service.started log
 // line; 0 when the line does not appear within the deadline.
@@ -107,7 +106,8 @@ TEST_F(ServeCommand, RunsAFiredScheduleAndServesItsDriftMetricsUntilSigterm) {
   EXPECT_TRUE(std::regex_search(metrics_, kFaqBotVerdict)) << metrics_;
   EXPECT_THAT(metrics_, HasSubstr("driftwatch_worker_jobs_total{event=\"done\"} 2"));
   EXPECT_THAT(metrics_, ContainsRegex("driftwatch_last_run_success\\{golden_set=\"faq\",target=\"faq-bot-next\"\\} 1"));
-  EXPECT_THAT(metrics_, ContainsRegex("driftwatch_cases_replayed_total\\{golden_set=\"faq\",target=\"faq-bot\"\\} [1-9]"));
+  EXPECT_THAT(metrics_,
+              ContainsRegex("driftwatch_cases_replayed_total\\{golden_set=\"faq\",target=\"faq-bot\"\\} [1-9]"));
   EXPECT_THAT(metrics_, ContainsRegex("driftwatch_build_info\\{version=\"[0-9.]+\""));
 
   CliOutcome stopped = DriftwatchCli::Wait(Stop(), std::chrono::seconds(60));
@@ -128,10 +128,11 @@ TEST_F(ServeCommand, ServedExpositionPassesPromtoolCheckMetrics) {
 // A real Prometheus on loopback scrapes the real process: the target is up
 // and the drift series and the service's own families are queryable.
 TEST_F(ServeCommand, PrometheusScrapesServeAndQueriesItsDriftSeries) {
-  testing::Prometheus prometheus(dir_.path(), "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                                              "scrape_configs:\n  - job_name: driftwatch\n    static_configs:\n"
-                                              "      - targets: ['127.0.0.1:" +
-                                                  std::to_string(port_) + "']\n");
+  testing::Prometheus prometheus(dir_.path(),
+                                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                                 "scrape_configs:\n  - job_name: driftwatch\n    static_configs:\n"
+                                 "      - targets: ['127.0.0.1:" +
+                                     std::to_string(port_) + "']\n");
   ASSERT_TRUE(prometheus.ready()) << prometheus.log();
 
   auto single_value = [&](const std::string& expr) -> std::optional<std::string> {

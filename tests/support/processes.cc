@@ -24,8 +24,7 @@ namespace dw::testing {
 namespace {
 
 // Starts `argv` with stdin from `in` and stdout+stderr to `out`; -1 on failure.
-pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& in,
-            const std::filesystem::path& out) {
+pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& in, const std::filesystem::path& out) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -139,8 +138,7 @@ nlohmann::json GetJson(const std::string& url) {
 }
 
 std::unique_ptr<ChildProcess> StartServer(const std::function<std::vector<std::string>(int)>& argv_for,
-                                          const std::string& ready_path, const std::filesystem::path& log,
-                                          int* port) {
+                                          const std::string& ready_path, const std::filesystem::path& log, int* port) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     *port = FreeLoopbackPort();
     auto process = std::make_unique<ChildProcess>(argv_for(*port), log);
@@ -194,8 +192,7 @@ Pushgateway::Pushgateway(const std::filesystem::path& dir) : log_path_(dir / "pu
     port_ = FreeLoopbackPort();
     process_ = std::make_unique<ChildProcess>(
         // Debian's build persists to /var/lib/prometheus by default: keep it in memory.
-        std::vector<std::string>{"prometheus-pushgateway",
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+        std::vector<std::string>{"prometheus-pushgateway", "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                  "--persistence.file="},
         log_path_);
     ready_ = process_->running() && WaitUntilReady(url() + "/-/ready", std::chrono::seconds(10));

@@ -8,10 +8,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace dw::testing {
 
@@ -88,8 +87,7 @@ nlohmann::json GetJson(const std::string& url);
 // binds it), with stdout/stderr in `log`. Null when it never became ready;
 // `*port` is the port it listens on.
 std::unique_ptr<ChildProcess> StartServer(const std::function<std::vector<std::string>(int)>& argv_for,
-                                          const std::string& ready_path, const std::filesystem::path& log,
-                                          int* port);
+                                          const std::string& ready_path, const std::filesystem::path& log, int* port);
 
 // A Prometheus (Debian's `prometheus`) on a free loopback port with
 // `config_yaml` as its configuration and its TSDB under `dir`; ready when
