@@ -146,6 +146,8 @@ int ServeCommand(const Args& args, std::ostream& out, std::ostream& err) {
   server::ServiceOptions options;
   options.database_url = *url;
   options.load_config = [config_path] { return server::LoadServiceConfig(config_path); };
+  options.config_path = config_path;
+  options.actor = ctx.user().empty() ? "driftwatch-serve" : ctx.user();
   if (!no_watch && !config_path.empty()) options.watch_path = config_path;
   options.scheduler = !no_scheduler;
   options.scheduler_interval = Seconds(tick);

@@ -275,7 +275,11 @@ Result<std::optional<Job>> ClaimJob(store::Database& db, const std::string& work
     auto rows = tx.exec_params("SELECT " + JobColumns("c") +
                                    " FROM ops.claim_job($1, $2, CASE WHEN $3 THEN string_to_array($4, chr(31)) END) c",
                                worker, static_cast<long long>(lease.count()), !targets.empty(), joined);
-    if (!rows.empty()) job = JobFromRow(rows[0]);
+    if (rows.empty()) return Ok();
+    job = JobFromRow(rows[0]);
+    job->target_slots =
+        tx.exec_params1("SELECT coalesce((SELECT slots FROM ops.target_slots WHERE target = $1), 1)", job->target)[0]
+            .as<int>();
     return Ok();
   });
   if (!status) return Fail(status.error());
@@ -320,7 +324,11 @@ Result<Job> GetJob(store::Database& db, long long id) {
   Status status = store::Guard("get job", [&]() -> Status {
     pqxx::read_transaction tx(db.connection());
     auto rows = tx.exec_params("SELECT " + JobColumns("j") + " FROM ops.job j WHERE j.id = $1", id);
-    if (!rows.empty()) job = JobFromRow(rows[0]);
+    if (rows.empty()) return Ok();
+    job = JobFromRow(rows[0]);
+    job->target_slots =
+        tx.exec_params1("SELECT coalesce((SELECT slots FROM ops.target_slots WHERE target = $1), 1)", job->target)[0]
+            .as<int>();
     return Ok();
   });
   if (!status) return Fail(status.error());

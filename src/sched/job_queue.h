@@ -62,6 +62,9 @@ struct Job {
   std::string created_at;
   std::string started_at;
   std::string finished_at;
+  // ClaimJob only: the target's slots (ops.target_slots) when the job was
+  // claimed, read in the claiming transaction. 1 elsewhere.
+  int target_slots = 1;
 };
 
 // The JSON form used by the API and `schedule jobs --format json`.
@@ -86,7 +89,8 @@ Result<std::optional<Job>> EnqueueJob(store::Database& db, const JobSpec& spec, 
 // with a lease of `lease`. Expired leases are rescued first: their jobs are
 // queued again, or failed when their attempts are used up. `targets` limits
 // the targets this worker can run; empty means any. nullopt when nothing is
-// claimable. Never holds a lock after returning.
+// claimable. The job carries the target's slot count at claim time. Never
+// holds a lock after returning.
 Result<std::optional<Job>> ClaimJob(store::Database& db, const std::string& worker, std::chrono::milliseconds lease,
                                     const std::vector<std::string>& targets);
 

@@ -24,6 +24,24 @@ bool Retryable(ErrorKind kind) { return kind == ErrorKind::kUnavailable || kind 
 
 }  // namespace
 
+config::RateLimit RateLimitShare(const config::RateLimit& limit, int slots) {
+  const double n = std::max(slots, 1);
+  return config::RateLimit{limit.requests_per_second / n, limit.tokens_per_minute / n};
+}
+
+std::shared_ptr<const config::Config> ConfigForSlot(std::shared_ptr<const config::Config> config,
+                                                    const std::string& target, int slots) {
+  if (!config || slots <= 1) return config;
+  auto it = config->targets.find(target);
+  if (it == config->targets.end()) return config;
+  auto shared = std::make_shared<config::Config>(*config);
+  config::TargetConfig& t = shared->targets.at(target);
+  t.rate_limit = RateLimitShare(t.rate_limit, slots);
+  const int concurrency = t.concurrency > 0 ? t.concurrency : config->concurrency;
+  t.concurrency = std::max(1, concurrency / slots);
+  return shared;
+}
+
 std::string DefaultWorkerId() {
   std::random_device rd;
   char suffix[8];
@@ -170,6 +188,7 @@ void WorkerPool::Execute(Slot& slot, store::Database& db, const Job& job,
                                        {"attempt", job.attempts},
                                        {"target", job.target},
                                        {"goldenset", job.goldenset},
+                                       {"target_slots", job.target_slots},
                                        {"run", job.run_id},
                                        {"worker", slot.id}});
   const auto started = std::chrono::steady_clock::now();
@@ -189,7 +208,8 @@ void WorkerPool::Execute(Slot& slot, store::Database& db, const Job& job,
     if (!url) {
       result = Fail(url.error());
     } else {
-      JobContext context{*url, &slot.cancel, slot.id, lease, std::move(config)};
+      JobContext context{*url, &slot.cancel, slot.id, lease,
+                         ConfigForSlot(std::move(config), job.target, job.target_slots)};
       try {
         result = runner_.Run(job, context);
       } catch (const std::exception& e) {

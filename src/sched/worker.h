@@ -39,8 +39,10 @@ struct JobContext {
   const std::atomic<bool>* cancel = nullptr;
   std::string worker_id;
   Lease lease;
-  // The configuration in force when the job was claimed (null when the pool
-  // has no config source).
+  // The configuration in force when the job was claimed, with the job's
+  // target limited to one slot's share of its rate limit and concurrency
+  // (ConfigForSlot with Job::target_slots); null when the pool has no config
+  // source.
   std::shared_ptr<const config::Config> config;
 };
 
@@ -150,5 +152,17 @@ class WorkerPool {
 
 // A worker id for this process: "<host>:<pid>:<6 random hex digits>".
 std::string DefaultWorkerId();
+
+// One job slot's share of a target's limits when `slots` jobs of the target
+// may run at once across all workers: requests/s and tokens/min divided by
+// `slots`, so the jobs running together never exceed the configured rates
+// (a limit of 0, unlimited, stays 0). slots < 1 counts as 1.
+config::RateLimit RateLimitShare(const config::RateLimit& limit, int slots);
+
+// `config` with `target`'s rate limit replaced by its RateLimitShare and its
+// concurrency (the target's, else the config's) by max(1, concurrency /
+// slots). `config` itself when slots <= 1 or the target is not in it.
+std::shared_ptr<const config::Config> ConfigForSlot(std::shared_ptr<const config::Config> config,
+                                                    const std::string& target, int slots);
 
 }  // namespace dw::sched

@@ -9,8 +9,11 @@
 #include <iostream>
 
 #include "config/loader.h"
+#include "config/yaml_util.h"
+#include "core/hash.h"
 #include "metrics/exposition.h"
 #include "sched/job_queue.h"
+#include "store/audit_log.h"
 #include "store/migrations.h"
 
 namespace dw::server {
@@ -35,12 +38,16 @@ void Sample(std::string& out, const char* name, const char* label, const std::st
 
 Result<std::shared_ptr<const LoadedConfig>> LoadServiceConfig(const std::string& path) {
   config::Config c;
+  std::string sha256;
   if (path.empty()) {
     c = config::DefaultConfig();
   } else {
-    auto loaded = config::LoadConfig(path);
-    if (!loaded) return Fail(loaded.error());
-    c = std::move(*loaded);
+    auto text = config::ReadTextFile(path);
+    if (!text) return Fail(text.error());
+    sha256 = Sha256Hex(*text);
+    auto parsed = config::ParseConfig(*text, path);
+    if (!parsed) return Fail(parsed.error());
+    c = std::move(*parsed);
   }
   auto schedules = sched::CompileSchedules(c);
   if (!schedules)
@@ -48,6 +55,7 @@ Result<std::shared_ptr<const LoadedConfig>> LoadServiceConfig(const std::string&
   auto loaded = std::make_shared<LoadedConfig>();
   loaded->config = std::move(c);
   loaded->schedules = std::move(*schedules);
+  loaded->source_sha256 = std::move(sha256);
   return std::shared_ptr<const LoadedConfig>(std::move(loaded));
 }
 
@@ -157,6 +165,11 @@ Status Service::Reload() {
     }
     ++reloads_failed_;
     log_.Error("config.reload_failed", {{"error", loaded.error().message}, {"kept_generation", generation}});
+    // The rejected bytes are not at hand: hash the file as it is now.
+    std::string sha256;
+    if (!options_.config_path.empty())
+      if (auto text = config::ReadTextFile(options_.config_path)) sha256 = Sha256Hex(*text);
+    AuditReload(sha256, false, generation, loaded.error().message);
     return Fail(loaded.error());
   }
   std::uint64_t generation;
@@ -170,9 +183,28 @@ Status Service::Reload() {
   ++reloads_ok_;
   log_.Info("config.reloaded", {{"generation", generation},
                                 {"schedules", (*loaded)->schedules.size()},
-                                {"targets", (*loaded)->config.targets.size()}});
+                                {"targets", (*loaded)->config.targets.size()},
+                                {"sha256", (*loaded)->source_sha256}});
   if (workers_) workers_->Wake();
+  AuditReload((*loaded)->source_sha256, true, generation, "");
   return Ok();
+}
+
+void Service::AuditReload(const std::string& sha256, bool applied, std::uint64_t generation, const std::string& error) {
+  Json payload = {{"sha256", sha256.empty() ? Json() : Json(sha256)},
+                  {"result", applied ? "applied" : "rejected"},
+                  {"generation", generation}};
+  if (!applied) payload["error"] = error;
+  const std::string object = options_.config_path.empty() ? "(built-in defaults)" : options_.config_path;
+  Status status = [&]() -> Status {
+    auto db = store::Database::Connect(options_.database_url);
+    if (!db) return Fail(db.error());
+    return (*db)->Transact([&](pqxx::dbtransaction& tx) -> Status {
+      return AsStatus(store::AppendAudit(tx, options_.actor, "config.reload", "config", object, payload));
+    });
+  }();
+  if (!status)
+    log_.Error("config.reload_audit_failed", {{"error", status.error().message}, {"result", payload["result"]}});
 }
 
 void Service::Tick(store::Database& db) {

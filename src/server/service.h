@@ -42,19 +42,28 @@ namespace dw::server {
 struct LoadedConfig {
   config::Config config;
   std::vector<sched::CompiledSchedule> schedules;
+  // sha256 (hex) of the file bytes that were parsed; empty for the built-in
+  // defaults.
+  std::string source_sha256;
 };
 
 // Produces the configuration; called at start and on every reload, from any
 // thread.
 using ConfigLoader = std::function<Result<std::shared_ptr<const LoadedConfig>>()>;
 
-// Loads `path` (config::LoadConfig; the built-in defaults when empty) and
-// compiles its schedules; errors name the file and schedule.
+// Reads `path` once, hashes and parses those bytes (config::ParseConfig; the
+// built-in defaults when empty) and compiles its schedules; errors name the
+// file and schedule.
 Result<std::shared_ptr<const LoadedConfig>> LoadServiceConfig(const std::string& path);
 
 struct ServiceOptions {
   std::string database_url;  // required
   ConfigLoader load_config;  // required
+  // The file load_config reads, named with its sha256 in the config.reload
+  // audit event of every reload; empty: the built-in defaults.
+  std::string config_path;
+  // Who the config.reload audit events name as actor.
+  std::string actor = "driftwatch-serve";
   // Reload when this file's modification time or size changes (checked
   // every watch_interval); empty: reload on SIGHUP only.
   std::string watch_path;
@@ -97,7 +106,10 @@ class Service {
 
   // Loads the config again. On success the new schedules and targets apply
   // from the next tick and claim; on failure the current config stays and
-  // the error is returned (and logged).
+  // the error is returned (and logged). Either way a config.reload event
+  // (file, sha256, applied or rejected) is appended to the audit trail; when
+  // that append fails the outcome stands and config.reload_audit_failed is
+  // logged.
   Status Reload();
 
   // Drains (see above) and returns how many jobs were still running at the
@@ -123,6 +135,8 @@ class Service {
   void WatchLoop();
   void Tick(store::Database& db);
   std::vector<std::string> NotReady() const;
+  // Appends the config.reload audit event; logs when it cannot.
+  void AuditReload(const std::string& sha256, bool applied, std::uint64_t generation, const std::string& error);
 
   ServiceOptions options_;
   sched::JobRunner& runner_;

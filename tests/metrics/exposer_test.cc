@@ -7,14 +7,14 @@
 #include "metrics/exposition.h"
 #include "metrics/observation_fixtures.h"
 #include "metrics/samples.h"
-#include "metrics/test_processes.h"
+#include "support/processes.h"
 #include "support/temp_dir.h"
 
 namespace dw::metrics {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::HttpGet;
+using dw::testing::HttpGet;
 using ::testing::Optional;
 using testing::ParseSamples;
 using testing::SampleMetric;
@@ -54,7 +54,7 @@ TEST(MetricsExposer, ScrapePassesPromtoolCheckMetrics) {
   auto scrape = HttpGet(MetricsUrl(**exposer));
   ASSERT_EQ(scrape.status, 200);
   dw::testing::TempDir dir;
-  auto result = testing::RunCommand({"promtool", "check", "metrics"}, scrape.body, dir.path());
+  auto result = dw::testing::RunCommand({"promtool", "check", "metrics"}, scrape.body, dir.path());
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 

@@ -14,7 +14,7 @@
 #include "metrics/drift_metrics.h"
 #include "metrics/observation_fixtures.h"
 #include "metrics/samples.h"
-#include "metrics/test_processes.h"
+#include "support/processes.h"
 #include "support/temp_dir.h"
 
 namespace dw::metrics {
@@ -24,7 +24,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Optional;
 using testing::ParseSamples;
-using testing::RunCommand;
+using dw::testing::RunCommand;
 using testing::SampleMetric;
 using testing::SampleRun;
 using testing::ValueOf;

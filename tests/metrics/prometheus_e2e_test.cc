@@ -31,7 +31,7 @@
 #include "metrics/drift_metrics.h"
 #include "metrics/exposer.h"
 #include "metrics/observation_fixtures.h"
-#include "metrics/test_processes.h"
+#include "support/processes.h"
 #include "support/temp_dir.h"
 
 namespace dw::metrics {
@@ -39,11 +39,13 @@ namespace {
 
 using json = nlohmann::json;
 using ::testing::HasSubstr;
-using testing::ChildProcess;
-using testing::FreeLoopbackPort;
-using testing::HttpGet;
-using testing::Pushgateway;
-using testing::WaitUntilReady;
+using dw::testing::ChildProcess;
+using dw::testing::GetJson;
+using dw::testing::HttpGet;
+using dw::testing::Prometheus;
+using dw::testing::Pushgateway;
+using dw::testing::StartServer;
+using dw::testing::UrlEncode;
 
 const std::filesystem::path kSourceDir = DRIFTWATCH_SOURCE_DIR;
 const std::filesystem::path kPrometheusDir = kSourceDir / "config/prometheus";
@@ -63,43 +65,7 @@ bool Eventually(const std::function<bool()>& done, std::chrono::seconds timeout 
   }
 }
 
-std::string UrlEncode(const std::string& text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-json GetJson(const std::string& url) {
-  auto response = HttpGet(url);
-  return json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-}
-
 // ------------------------------------------------------------------ servers
-
-// Starts `argv_for(port)` on free loopback ports until `ready_path` answers
-// (three attempts: a probed port can be taken before the server binds it).
-std::unique_ptr<ChildProcess> StartServer(const std::function<std::vector<std::string>(int)>& argv_for,
-                                          const std::string& ready_path,
-                                          const std::filesystem::path& log, int* port) {
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    *port = FreeLoopbackPort();
-    auto process = std::make_unique<ChildProcess>(argv_for(*port), log);
-    if (process->running() &&
-        WaitUntilReady("http://127.0.0.1:" + std::to_string(*port) + ready_path,
-                       std::chrono::seconds(20)))
-      return process;
-  }
-  return nullptr;
-}
 
 // A copy of a shipped rule file with every alert's `for:` set to 1s.
 std::filesystem::path ShortenedRules(const std::filesystem::path& source,
@@ -227,23 +193,13 @@ class PrometheusE2e : public ::testing::Test {
     std::vector<std::filesystem::path> rules = {
         ShortenedRules(kPrometheusDir / "driftwatch-rules.yml", dir_.path()),
         ShortenedRules(kPrometheusDir / "driftwatch-alerts.yml", dir_.path())};
-    std::filesystem::create_directories(dir_.path() / "prometheus");
-    prometheus_ = StartServer(
-        [&](int port) {
-          auto config = dir_.WriteFile(
-              "prometheus.yml",
-              PrometheusConfig(serve_->port(), GatewayPort(), alertmanager_port_, rules));
-          return std::vector<std::string>{
-              "prometheus", "--config.file=" + config.string(),
-              "--storage.tsdb.path=" + (dir_.path() / "prometheus").string(),
-              "--web.listen-address=127.0.0.1:" + std::to_string(port)};
-        },
-        "/-/ready", dir_.path() / "prometheus.log", &prometheus_port_);
-    ASSERT_TRUE(prometheus_) << dw::testing::ReadFile(dir_.path() / "prometheus.log");
+    prometheus_ = std::make_unique<Prometheus>(
+        dir_.path(), PrometheusConfig(serve_->port(), GatewayPort(), alertmanager_port_, rules));
+    ASSERT_TRUE(prometheus_->ready()) << prometheus_->log();
   }
 
   void TearDown() override {
-    if (HasFailure()) std::cerr << "prometheus.log:\n" << dw::testing::ReadFile(dir_.path() / "prometheus.log");
+    if (HasFailure() && prometheus_) std::cerr << "prometheus.log:\n" << prometheus_->log();
   }
 
   PushTarget Gateway() const {
@@ -252,17 +208,13 @@ class PrometheusE2e : public ::testing::Test {
     return target;
   }
   int GatewayPort() const { return std::stoi(gateway_->url().substr(gateway_->url().rfind(':') + 1)); }
-  std::string PrometheusUrl() const { return "http://127.0.0.1:" + std::to_string(prometheus_port_); }
+  std::string PrometheusUrl() const { return prometheus_->url(); }
   std::string AlertmanagerUrl() const {
     return "http://127.0.0.1:" + std::to_string(alertmanager_port_);
   }
 
   // An instant query's result vector (null if the query failed).
-  json Query(const std::string& expr) const {
-    json reply = GetJson(PrometheusUrl() + "/api/v1/query?query=" + UrlEncode(expr));
-    if (reply.is_discarded() || reply.value("status", "") != "success") return json();
-    return reply["data"]["result"];
-  }
+  json Query(const std::string& expr) const { return prometheus_->Query(expr); }
 
   // The value of the single sample `expr` returns, if it returns exactly one.
   std::optional<double> Value(const std::string& expr) const {
@@ -311,9 +263,8 @@ class PrometheusE2e : public ::testing::Test {
   std::unique_ptr<Pushgateway> gateway_;
   std::unique_ptr<MetricsExposer> serve_;
   std::unique_ptr<ChildProcess> alertmanager_;
-  std::unique_ptr<ChildProcess> prometheus_;
+  std::unique_ptr<Prometheus> prometheus_;
   int alertmanager_port_ = 0;
-  int prometheus_port_ = 0;
 };
 
 TEST_F(PrometheusE2e, PrometheusScrapesDriftwatchServeAndThePushgateway) {
@@ -485,7 +436,7 @@ TEST(PrometheusExposition, ServedAndPushedBodiesPassPromtoolCheckMetrics) {
   ASSERT_EQ(served.status, 200);
   for (const std::string& body : {served.body, push_metrics.TextExposition("support", "gpt")}) {
     ASSERT_THAT(body, HasSubstr("driftwatch_score{"));
-    auto result = testing::RunCommand({"promtool", "check", "metrics"}, body, dir.path());
+    auto result = dw::testing::RunCommand({"promtool", "check", "metrics"}, body, dir.path());
     EXPECT_EQ(result.exit_code, 0) << result.output;
   }
 }

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "metrics/catalogue.h"
-#include "metrics/test_processes.h"
+#include "support/processes.h"
 #include "support/temp_dir.h"
 
 namespace dw::metrics {
@@ -79,7 +79,7 @@ void Tokens(const std::string& text, std::set<std::string>* plain,
 
 TEST(PrometheusRules, PromtoolCheckAndUnitTestsPass) {
   dw::testing::TempDir dir;
-  auto result = testing::RunCommand(
+  auto result = dw::testing::RunCommand(
       {(kSourceDir / "tests/prometheus/run_promtool_tests.sh").string()}, "", dir.path());
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }

@@ -12,7 +12,7 @@
 #include "metrics/drift_metrics.h"
 #include "metrics/observation_fixtures.h"
 #include "metrics/samples.h"
-#include "metrics/test_processes.h"
+#include "support/processes.h"
 #include "support/temp_dir.h"
 
 namespace dw::metrics {
@@ -24,7 +24,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Optional;
 using testing::ParseSamples;
-using testing::Pushgateway;
+using dw::testing::Pushgateway;
 using testing::SampleMetric;
 using testing::SampleRun;
 using ::testing::SizeIs;
@@ -91,7 +91,7 @@ class PushgatewayTest : public ::testing::Test {
   PushTarget Target() const { return metrics::Target(gateway_.url()); }
 
   std::vector<testing::Sample> GatewaySamples() const {
-    return ParseSamples(testing::HttpGet(gateway_.url() + "/metrics").body);
+    return ParseSamples(dw::testing::HttpGet(gateway_.url() + "/metrics").body);
   }
 
   dw::testing::TempDir dir_;

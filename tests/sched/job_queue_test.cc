@@ -176,6 +176,16 @@ TEST(JobQueueTest, TargetSlotsAllowThatManyJobsAtOnce) {
             "target.slots");
 }
 
+TEST(JobQueueTest, AClaimedJobCarriesItsTargetsSlotCount) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  ASSERT_TRUE(SetTargetSlots(*db, "t1", 3, "ops"));
+  MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  MustEnqueue(*db, ApiJob("faq@1", "t2"));
+  EXPECT_EQ(MustClaim(*db, "w1").target_slots, 3);
+  EXPECT_EQ(MustClaim(*db, "w2").target_slots, 1);  // no row: the default
+}
+
 TEST(JobQueueTest, ClaimOnlyTakesTargetsTheWorkerCanRun) {
   dw::testing::TestDatabase tdb;
   auto db = tdb.Connect();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -108,6 +109,74 @@ class ConcurrencyRunner : public JobRunner {
 
 std::string JobState(const dw::testing::TestDatabase& tdb, long long id) {
   return tdb.Query("SELECT state FROM ops.job WHERE id = " + std::to_string(id));
+}
+
+// Records the target settings each job ran under.
+class ConfigRecordingRunner : public JobRunner {
+ public:
+  Result<JobOutcome> Run(const Job& job, const JobContext& context) override {
+    std::lock_guard<std::mutex> lock(mu);
+    seen[job.target] = context.config->targets.at(job.target);
+    return JobOutcome{};
+  }
+  std::mutex mu;
+  std::map<std::string, config::TargetConfig> seen;
+};
+
+TEST(RateLimitShare, DividesRequestsAndTokensBySlots) {
+  config::RateLimit limit{12, 90000};
+  config::RateLimit share = RateLimitShare(limit, 3);
+  EXPECT_DOUBLE_EQ(share.requests_per_second, 4);
+  EXPECT_DOUBLE_EQ(share.tokens_per_minute, 30000);
+  EXPECT_DOUBLE_EQ(RateLimitShare(limit, 8).requests_per_second, 1.5);
+}
+
+TEST(RateLimitShare, OneSlotOrUnlimitedIsUnchanged) {
+  config::RateLimit limit{12, 0};
+  EXPECT_DOUBLE_EQ(RateLimitShare(limit, 1).requests_per_second, 12);
+  EXPECT_DOUBLE_EQ(RateLimitShare(limit, 0).requests_per_second, 12);
+  EXPECT_DOUBLE_EQ(RateLimitShare(limit, 4).tokens_per_minute, 0);  // 0 stays unlimited
+}
+
+TEST(ConfigForSlot, LimitsOnlyTheJobsTargetToOneSlotsShare) {
+  auto config = std::make_shared<config::Config>();
+  config->concurrency = 10;
+  config->targets["api"].rate_limit = {20, 60000};
+  config->targets["api"].concurrency = 8;
+  config->targets["other"].rate_limit = {20, 60000};
+  config->targets["default-concurrency"].rate_limit = {20, 0};
+  auto shared = ConfigForSlot(config, "api", 4);
+  EXPECT_DOUBLE_EQ(shared->targets.at("api").rate_limit.requests_per_second, 5);
+  EXPECT_DOUBLE_EQ(shared->targets.at("api").rate_limit.tokens_per_minute, 15000);
+  EXPECT_EQ(shared->targets.at("api").concurrency, 2);
+  EXPECT_DOUBLE_EQ(shared->targets.at("other").rate_limit.requests_per_second, 20);
+  EXPECT_DOUBLE_EQ(config->targets.at("api").rate_limit.requests_per_second, 20);  // the original is untouched
+  EXPECT_EQ(ConfigForSlot(config, "default-concurrency", 3)->targets.at("default-concurrency").concurrency, 3);
+  EXPECT_EQ(ConfigForSlot(config, "api", 16)->targets.at("api").concurrency, 1);
+  EXPECT_EQ(ConfigForSlot(config, "api", 1), config);
+  EXPECT_EQ(ConfigForSlot(config, "missing", 4), config);
+}
+
+TEST(WorkerPoolTest, TheRunnerGetsItsTargetsShareOfTheRateLimitForTheSlotsAtClaimTime) {
+  dw::testing::TestDatabase tdb;
+  auto db = tdb.Connect();
+  ASSERT_TRUE(SetTargetSlots(*db, "t1", 4, "ops"));
+  Job shared = MustEnqueue(*db, ApiJob("faq@1", "t1"));
+  Job alone = MustEnqueue(*db, ApiJob("faq@1", "t2"));
+  auto config = std::make_shared<config::Config>();
+  config->targets["t1"].rate_limit = {8, 4000};
+  config->targets["t2"].rate_limit = {8, 4000};
+  ConfigRecordingRunner runner;
+  WorkerPoolOptions options = FastOptions(tdb.url());
+  options.config = [config] { return std::shared_ptr<const config::Config>(config); };
+  auto pool = WorkerPool::Start(options, runner);
+  ASSERT_TRUE(pool);
+  ASSERT_TRUE(WaitFor([&] { return JobState(tdb, shared.id) == "done" && JobState(tdb, alone.id) == "done"; },
+                      milliseconds(10000)));
+  std::lock_guard<std::mutex> lock(runner.mu);
+  EXPECT_DOUBLE_EQ(runner.seen.at("t1").rate_limit.requests_per_second, 2);
+  EXPECT_DOUBLE_EQ(runner.seen.at("t1").rate_limit.tokens_per_minute, 1000);
+  EXPECT_DOUBLE_EQ(runner.seen.at("t2").rate_limit.requests_per_second, 8);
 }
 
 TEST(WorkerPoolTest, RunsAClaimedJobAndMarksItDone) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "core/hash.h"
 #include "http_test_client.h"
 #include "sched/job_queue.h"
 #include "server_fixture.h"
@@ -102,6 +103,8 @@ class ServiceTest : public ::testing::Test {
     o.database_url = tdb_.url();
     std::string path = config_path_;
     o.load_config = [path] { return LoadServiceConfig(path); };
+    o.config_path = path;
+    o.actor = "ops-oncall";
     o.scheduler_interval = milliseconds(100);
     o.workers = 1;
     o.worker_options.lease = milliseconds(2000);
@@ -170,6 +173,87 @@ TEST_F(ServiceTest, AnInvalidConfigAtReloadKeepsTheOldOneAndIsReported) {
   EXPECT_THAT(ready.json()["service"]["last_reload_error"].get<std::string>(), HasSubstr("cron field 'hour'"));
   EXPECT_THAT(Request((*service)->http_port(), "GET", "/metrics").body,
               HasSubstr("driftwatch_config_reloads_total{result=\"failure\"} 1"));
+}
+
+// The config.reload events of the audit trail, oldest first, as
+// "actor action object_id payload".
+std::vector<std::string> ReloadAuditEvents(const dw::testing::TestDatabase& tdb) {
+  std::string rows = tdb.Query(
+      "SELECT string_agg(actor || ' ' || action || ' ' || object_id || ' ' || payload, E'\\n' ORDER BY seq) "
+      "FROM audit.event WHERE action = 'config.reload'");
+  std::vector<std::string> events;
+  std::istringstream in(rows);
+  for (std::string line; std::getline(in, line);) events.push_back(line);
+  return events;
+}
+
+TEST_F(ServiceTest, AnAppliedReloadIsAuditedWithTheSha256OfTheFileItLoaded) {
+  TestRunner runner(false);
+  auto service = Service::Start(Options(), runner);
+  ASSERT_TRUE(service) << service.error().message;
+  EXPECT_THAT(ReloadAuditEvents(tdb_), ::testing::IsEmpty());
+  Rewrite(kSecondConfig);
+  ASSERT_TRUE((*service)->Reload());
+  EXPECT_THAT(
+      ReloadAuditEvents(tdb_),
+      ::testing::ElementsAre(
+          "ops-oncall config.reload " + config_path_ + " " +
+          nlohmann::json{{"generation", 2}, {"result", "applied"}, {"sha256", Sha256Hex(kSecondConfig)}}.dump()));
+}
+
+TEST_F(ServiceTest, ARejectedReloadIsAuditedAsRejectedWithItsError) {
+  TestRunner runner(false);
+  auto service = Service::Start(Options(), runner);
+  ASSERT_TRUE(service) << service.error().message;
+  Rewrite(kBrokenSchedule);
+  ASSERT_FALSE((*service)->Reload());
+  auto events = ReloadAuditEvents(tdb_);
+  ASSERT_EQ(events.size(), 1u);
+  const std::string prefix = "ops-oncall config.reload " + config_path_ + " ";
+  ASSERT_THAT(events[0], ::testing::StartsWith(prefix));
+  auto payload = nlohmann::json::parse(events[0].substr(prefix.size()));
+  EXPECT_EQ(payload["result"], "rejected");
+  EXPECT_EQ(payload["generation"], 1);
+  EXPECT_EQ(payload["sha256"], Sha256Hex(kBrokenSchedule));
+  EXPECT_THAT(payload["error"].get<std::string>(), HasSubstr("cron field 'hour'"));
+}
+
+TEST_F(ServiceTest, ReadyzIs503WithTheDatabaseErrorWhileTheDatabaseIsUnreachableAndHealthzStays200) {
+  TestRunner runner(false);
+  ServiceOptions options = Options();
+  options.workers = 0;
+  options.scheduler = false;
+  auto service = Service::Start(options, runner);
+  ASSERT_TRUE(service) << service.error().message;
+  const int port = (*service)->http_port();
+  ASSERT_EQ(Request(port, "GET", "/readyz").status, 200);
+
+  // The database refuses new connections and drops the service's.
+  auto admin = store::Database::Connect(dw::testing::TestDatabase::ServerUrl() + " dbname=postgres");
+  ASSERT_TRUE(admin) << admin.error().message;
+  ASSERT_TRUE((*admin)->ExecuteNonTransactional("ALTER DATABASE " + tdb_.name() + " ALLOW_CONNECTIONS false"));
+  Status terminated = (*admin)->ExecuteNonTransactional(
+      "DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + tdb_.name() +
+      "'; END $$");
+  ASSERT_TRUE(terminated) << terminated.error().message;
+  // The first probe finds its pooled connection dead, the next one cannot
+  // connect: both are not ready, with the database's reason.
+  auto lost = Request(port, "GET", "/readyz");
+  EXPECT_EQ(lost.status, 503);
+  EXPECT_EQ(lost.json()["status"], "not_ready");
+  EXPECT_TRUE(lost.json()["checks"]["database"].is_string()) << lost.body;
+  auto refused = Request(port, "GET", "/readyz");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.json()["status"], "not_ready");
+  EXPECT_THAT(refused.json()["checks"].value("database", ""), HasSubstr("not currently accepting connections"));
+  EXPECT_FALSE(refused.json()["checks"].contains("migrations"));
+  EXPECT_EQ(refused.json()["checks"]["service"], "ok");
+  auto health = Request(port, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.json()["status"], "ok");
+
+  ASSERT_TRUE((*admin)->ExecuteNonTransactional("ALTER DATABASE " + tdb_.name() + " ALLOW_CONNECTIONS true"));
+  EXPECT_TRUE(WaitFor([&] { return Request(port, "GET", "/readyz").status == 200; }, milliseconds(5000)));
 }
 
 TEST_F(ServiceTest, AChangedConfigFileIsReloadedWhenWatched) {

@@ -1,4 +1,4 @@
-#include "metrics/test_processes.h"
+#include "support/processes.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -19,12 +20,11 @@
 
 extern char** environ;
 
-namespace dw::metrics::testing {
+namespace dw::testing {
 namespace {
 
 // Starts `argv` with stdin from `in` and stdout+stderr to `out`; -1 on failure.
-pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& in,
-            const std::filesystem::path& out) {
+pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& in, const std::filesystem::path& out) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -70,7 +70,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.output = dw::testing::ReadFile(out);
+  result.output = ReadFile(out);
   return result;
 }
 
@@ -118,6 +118,59 @@ bool WaitUntilReady(const std::string& url, std::chrono::milliseconds timeout) {
   return false;
 }
 
+std::string UrlEncode(const std::string& text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+nlohmann::json GetJson(const std::string& url) {
+  return nlohmann::json::parse(HttpGet(url).body, nullptr, /*allow_exceptions=*/false);
+}
+
+std::unique_ptr<ChildProcess> StartServer(const std::function<std::vector<std::string>(int)>& argv_for,
+                                          const std::string& ready_path, const std::filesystem::path& log, int* port) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    *port = FreeLoopbackPort();
+    auto process = std::make_unique<ChildProcess>(argv_for(*port), log);
+    if (process->running() &&
+        WaitUntilReady("http://127.0.0.1:" + std::to_string(*port) + ready_path, std::chrono::seconds(20)))
+      return process;
+  }
+  return nullptr;
+}
+
+Prometheus::Prometheus(const std::filesystem::path& dir, const std::string& config_yaml)
+    : log_path_(dir / "prometheus.log") {
+  const auto config = dir / "prometheus.yml";
+  std::ofstream(config) << config_yaml;
+  std::filesystem::create_directories(dir / "prometheus");
+  process_ = StartServer(
+      [&](int port) {
+        return std::vector<std::string>{"prometheus", "--config.file=" + config.string(),
+                                        "--storage.tsdb.path=" + (dir / "prometheus").string(),
+                                        "--web.listen-address=127.0.0.1:" + std::to_string(port)};
+      },
+      "/-/ready", log_path_, &port_);
+}
+
+std::string Prometheus::log() const { return ReadFile(log_path_); }
+
+nlohmann::json Prometheus::Query(const std::string& expr) const {
+  nlohmann::json reply = GetJson(url() + "/api/v1/query?query=" + UrlEncode(expr));
+  if (reply.is_discarded() || reply.value("status", "") != "success") return nlohmann::json();
+  return reply["data"]["result"];
+}
+
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& log)
     : pid_(Spawn(argv, "/dev/null", log)) {}
 
@@ -139,8 +192,7 @@ Pushgateway::Pushgateway(const std::filesystem::path& dir) : log_path_(dir / "pu
     port_ = FreeLoopbackPort();
     process_ = std::make_unique<ChildProcess>(
         // Debian's build persists to /var/lib/prometheus by default: keep it in memory.
-        std::vector<std::string>{"prometheus-pushgateway",
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+        std::vector<std::string>{"prometheus-pushgateway", "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                  "--persistence.file="},
         log_path_);
     ready_ = process_->running() && WaitUntilReady(url() + "/-/ready", std::chrono::seconds(10));
@@ -148,7 +200,7 @@ Pushgateway::Pushgateway(const std::filesystem::path& dir) : log_path_(dir / "pu
   }
 }
 
-std::string Pushgateway::log() const { return dw::testing::ReadFile(log_path_); }
+std::string Pushgateway::log() const { return ReadFile(log_path_); }
 
 std::vector<std::string> Pushgateway::Samples(const std::string& prefix) const {
   std::vector<std::string> samples;
@@ -158,4 +210,4 @@ std::vector<std::string> Pushgateway::Samples(const std::string& prefix) const {
   return samples;
 }
 
-}  // namespace dw::metrics::testing
+}  // namespace dw::testing

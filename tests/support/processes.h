@@ -1,4 +1,4 @@
-// Helpers for the metrics tests that talk to real programs: promtool and the
+// Helpers for tests that talk to real programs: promtool, Prometheus and the
 // Pushgateway, always on 127.0.0.1.
 #pragma once
 
@@ -6,11 +6,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-namespace dw::metrics::testing {
+namespace dw::testing {
 
 // Exit status and combined stdout+stderr of a finished command.
 struct CommandResult {
@@ -73,4 +75,39 @@ class Pushgateway {
 // Polls `url` until it answers HTTP 200 or `timeout` passes.
 bool WaitUntilReady(const std::string& url, std::chrono::milliseconds timeout);
 
-}  // namespace dw::metrics::testing
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string UrlEncode(const std::string& text);
+
+// The body of GET `url` parsed as JSON; discarded (is_discarded()) when the
+// request failed or the body is not JSON.
+nlohmann::json GetJson(const std::string& url);
+
+// Starts `argv_for(port)` on free loopback ports until `ready_path` answers
+// HTTP 200 (three attempts: a probed port can be taken before the server
+// binds it), with stdout/stderr in `log`. Null when it never became ready;
+// `*port` is the port it listens on.
+std::unique_ptr<ChildProcess> StartServer(const std::function<std::vector<std::string>(int)>& argv_for,
+                                          const std::string& ready_path, const std::filesystem::path& log, int* port);
+
+// A Prometheus (Debian's `prometheus`) on a free loopback port with
+// `config_yaml` as its configuration and its TSDB under `dir`; ready when
+// constructed (or `ready()` is false and `log()` says why). Stopped on
+// destruction.
+class Prometheus {
+ public:
+  Prometheus(const std::filesystem::path& dir, const std::string& config_yaml);
+
+  bool ready() const { return process_ != nullptr; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const;
+  // The result vector of the instant query `expr`; null when the query
+  // failed.
+  nlohmann::json Query(const std::string& expr) const;
+
+ private:
+  std::filesystem::path log_path_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+}  // namespace dw::testing
