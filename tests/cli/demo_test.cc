@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct DemoRun {
   int exit_code = -1;
@@ -43,6 +44,31 @@ TEST(DemoCommand, FlagsTheDriftedVersionAndExportsItsComparisonToPrometheus) {
   EXPECT_THAT(prom, HasSubstr("driftwatch_severity{golden_set=\"faq\",target=\"faq-bot-next\",metric=\"pass_rate\","
                               "slice=\"all\",severity=\"critical\"} 1"));
   EXPECT_THAT(prom, HasSubstr("driftwatch_score_delta{golden_set=\"faq\",target=\"faq-bot-next\",metric=\"pass_rate\""));
+}
+
+TEST(DemoCommand, LeavesTheNoDriftRerunUnflagged) {
+  testing::TestDatabase tdb;
+  testing::TempDir dir;
+  DemoRun demo = RunDemo(dir, tdb.url());
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  const size_t step4 = demo.output.find("== 4. ");
+  const size_t step5 = demo.output.find("== 5. ");
+  ASSERT_NE(step4, std::string::npos) << demo.output;
+  ASSERT_NE(step5, std::string::npos) << demo.output;
+  const std::string rerun = demo.output.substr(step4, step5 - step4);
+  EXPECT_THAT(rerun, ContainsRegex("compared with baseline run [0-9a-f]{8}: verdict "));
+  EXPECT_THAT(rerun, Not(HasSubstr("verdict regressed")));
+  EXPECT_THAT(rerun, Not(HasSubstr("severity critical")));
+  // The stored comparison of the faq-bot rerun with its baseline agrees.
+  const std::string stored = tdb.Query(
+      "SELECT c.verdict || '/' || c.severity FROM run.comparison c JOIN run.run r ON r.id = c.candidate_run_id "
+      "JOIN core.target_version t ON t.id = r.target_version_id WHERE t.name = 'faq-bot'");
+  ASSERT_FALSE(stored.empty());
+  EXPECT_THAT(stored, Not(HasSubstr("regressed")));
+  EXPECT_THAT(stored, Not(HasSubstr("critical")));
+  EXPECT_EQ(tdb.Query("SELECT count(*) FROM run.comparison c JOIN run.run r ON r.id = c.candidate_run_id "
+                      "JOIN core.target_version t ON t.id = r.target_version_id WHERE t.name = 'faq-bot'"),
+            "1");
 }
 
 TEST(DemoCommand, WritesTheServiceAndPrometheusConfigsOfTheStackItPrints) {
