@@ -22,8 +22,7 @@ using ::testing::HasSubstr;
 using testing::CliOutcome;
 
 // A sim target at `accuracy` (same seed, so a lower accuracy flips exactly
-// the harder cases: a planted drift), one approval for production, and
-// optionally a judge target.
+// the harder cases: a planted drift), optionally with a judge target.
 std::string Config(double accuracy, bool with_judge = false) {
   std::string text =
       "targets:\n  bot:\n    provider: sim\n    prompt: \"{{question}}\"\n    concurrency: 8\n"
@@ -32,7 +31,7 @@ std::string Config(double accuracy, bool with_judge = false) {
   if (with_judge)
     text += "  judge:\n    provider: sim\n    prompt: \"{{user}}\"\n    sim: {accuracy: 1, latency_ms: 0, seed: 5}\n"
             "scorers:\n  judge: judge\n";
-  return text + "policies:\n  default: {min_approvals: {production: 1}}\n";
+  return text;
 }
 
 // `count` cases c0.. answering a<i>; cases below `edited` ask a different
@@ -86,13 +85,20 @@ class CompareCommandTest : public ::testing::Test {
     return db_.Query("SELECT id FROM run.run ORDER BY created_at DESC LIMIT 1");
   }
 
-  // Signs `run_id` off as the production baseline of bot.
-  void SignOff(const std::string& run_id) {
+  // Signs `run_id` off as the production baseline of bot (two approvers).
+  // `waive`: a lead waives the failed policy gates first (a small golden set
+  // cannot show non-inferiority against the previous baseline).
+  void SignOff(const std::string& run_id, bool waive = false) {
     Expect({"review", "request", run_id, "--env", "production", "--as", "maria", "-q"}, 0);
     std::string review =
         db_.Query("SELECT id FROM gov.review WHERE run_id = '" + run_id + "' ORDER BY requested_at DESC LIMIT 1");
     ASSERT_FALSE(review.empty());
-    Expect({"review", "approve", review, "--as", "ana", "-q"}, 0);
+    if (waive) {
+      ASSERT_EQ(db_.Exec("SELECT gov.change_app_role('admin', 'lead', 'release_manager', 'grant', 'on call')"), "");
+      Expect({"review", "waive", review, "--reason", "re-baseline", "--expires", "7d", "--as", "lead", "-q"}, 0);
+    }
+    for (const char* reviewer : {"ana", "li"}) Expect({"review", "approve", review, "--as", reviewer, "-q"}, 0);
+    ASSERT_EQ(db_.Query("SELECT status FROM gov.review WHERE id = '" + review + "'"), "approved");
   }
 
   double Number(const std::string& sql) const { return std::stod(db_.Query(sql)); }
@@ -155,6 +161,23 @@ TEST_F(CompareCommandTest, RefusesRunsScoredByDifferentEnginesEvenWithCommonCase
     EXPECT_THAT(refused.err, HasSubstr("scored by different scorer versions (baseline: engine driftwatch 0.0.1"));
   }
   EXPECT_EQ(db_.Query("SELECT count(*) FROM run.comparison"), "0");
+}
+
+TEST_F(CompareCommandTest, ReviewOfARunScoredByAnotherEngineThanTheBaselineNeedsAWaiver) {
+  Publish(GoldenSet(60));
+  std::string first = Run();
+  SignOff(first);
+  std::string second = Run({"--no-compare"});
+  ASSERT_EQ(db_.Exec("INSERT INTO core.scorer_version (name, version_hash, spec) VALUES ('driftwatch-assertions', "
+                     "repeat('b', 64), '{\"engine\": \"driftwatch 0.0.1\"}'); "
+                     "UPDATE run.run SET scorer_version_id = (SELECT id FROM core.scorer_version WHERE version_hash "
+                     "= repeat('b', 64)) WHERE id = '" + first + "'"),
+            "");
+  CliOutcome requested = Expect({"review", "request", second, "--env", "production", "--as", "maria"}, 0);
+  EXPECT_THAT(requested.out, HasSubstr("a policy gate FAILS: approval needs a waiver"));
+  EXPECT_THAT(db_.Query("SELECT comparison::jsonb->>'not_compared' FROM gov.review WHERE run_id = '" + second + "'"),
+              HasSubstr("scored by different scorer versions"));
+  EXPECT_EQ(db_.Query("SELECT count(*) FROM run.comparison WHERE candidate_run_id = '" + second + "'"), "0");
 }
 
 TEST_F(CompareCommandTest, ADifferentJudgeRefusesTheJudgedCasesUnlessCommonCasesLeavesThemOut) {
@@ -250,7 +273,7 @@ TEST_F(CompareCommandTest, DriftSeriesIsUpdatedPerRunAndResetWithAHeadStartOnANe
   EXPECT_NEAR(point(c, "cusum_upper"), std::max(0.0, point(b, "cusum_upper") + zc - k), 1e-9);
   EXPECT_NEAR(point(c, "cusum_lower"), std::max(0.0, point(b, "cusum_lower") - zc - k), 1e-9);
   // A new baseline resets the series, again from the head start.
-  SignOff(c);
+  SignOff(c, /*waive=*/true);
   std::string d = Run({"-r", "2"});
   EXPECT_EQ(db_.Query("SELECT baseline_run_id FROM run.drift_point WHERE metric = 'pass_rate' AND run_id = '" + d +
                       "'"),

@@ -57,7 +57,7 @@ TEST(DemoCommand, LeavesTheNoDriftRerunUnflagged) {
   ASSERT_NE(step5, std::string::npos) << demo.output;
   const std::string rerun = demo.output.substr(step4, step5 - step4);
   EXPECT_THAT(rerun, ContainsRegex("compared with baseline run [0-9a-f]{8}: verdict "));
-  EXPECT_THAT(rerun, Not(HasSubstr("verdict regressed")));
+  EXPECT_THAT(rerun, Not(HasSubstr("verdict regressed"))) << rerun;
   EXPECT_THAT(rerun, Not(HasSubstr("severity critical")));
   // The stored comparison of the faq-bot rerun with its baseline agrees.
   const std::string stored = tdb.Query(
