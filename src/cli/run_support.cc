@@ -6,10 +6,10 @@
 #include <set>
 
 #include "core/text_table.h"
-#include "scoring/scorer.h"
 #include "governance/pointers.h"
 #include "metrics/drift_metrics.h"
 #include "metrics/pushgateway.h"
+#include "scoring/scorer.h"
 #include "stats/compare_render.h"
 #include "stats/control_chart.h"
 #include "stats/rng.h"
@@ -195,25 +195,27 @@ Result<ComparisonPlan> PlanComparison(Context& ctx, const store::RunInfo& baseli
     for (const auto& c : plan.cases) {
       if (plan.keep && !plan.keep->count(c.id)) continue;
       auto compiled = scoring::CompiledAssertions::Compile(c);
-      bool uses = !compiled || (scorer.judge && compiled->NeedsJudge()) ||
-                  (scorer.embeddings && compiled->NeedsEmbeddings());
+      bool uses =
+          !compiled || (scorer.judge && compiled->NeedsJudge()) || (scorer.embeddings && compiled->NeedsEmbeddings());
       (uses ? affected : kept).insert(c.id);
     }
     const std::string what = scorer.judge && scorer.embeddings ? "judge and embeddings model"
-                             : scorer.judge                     ? "judge"
-                                                                : "embeddings model";
+                             : scorer.judge                    ? "judge"
+                                                               : "embeddings model";
     if (!affected.empty() && !common_cases_only) {
-      plan.refusal = "the runs were scored with a different " + what + " (baseline: " +
-                     DescribeScorer(baseline) + "; candidate: " + DescribeScorer(candidate) + "); " +
-                     std::to_string(affected.size()) + " cases are graded by it. Pass --common-cases to compare only "
-                     "the " + std::to_string(kept.size()) + " cases it does not grade, or re-baseline with this scorer";
-      plan.short_refusal = "baseline and this run use a different " + what + " for " +
-                           std::to_string(affected.size()) + " cases; pass --common-cases to compare the " +
-                           std::to_string(kept.size()) + " cases it does not grade";
+      plan.refusal = "the runs were scored with a different " + what + " (baseline: " + DescribeScorer(baseline) +
+                     "; candidate: " + DescribeScorer(candidate) + "); " + std::to_string(affected.size()) +
+                     " cases are graded by it. Pass --common-cases to compare only "
+                     "the " +
+                     std::to_string(kept.size()) + " cases it does not grade, or re-baseline with this scorer";
+      plan.short_refusal = "baseline and this run use a different " + what + " for " + std::to_string(affected.size()) +
+                           " cases; pass --common-cases to compare the " + std::to_string(kept.size()) +
+                           " cases it does not grade";
       return plan;
     }
     if (affected.empty()) {
-      plan.notes.push_back("the scorer versions differ only in the " + what + ", which none of the compared cases uses");
+      plan.notes.push_back("the scorer versions differ only in the " + what +
+                           ", which none of the compared cases uses");
     } else {
       plan.notes.push_back("compared only the " + std::to_string(kept.size()) + " cases not graded by the " + what +
                            ", which differs between the runs (" + std::to_string(affected.size()) + " cases left out)");

@@ -78,8 +78,7 @@ metrics::DriftMetricsOptions MetricsOptions();
 // result.comparison and critical_regression. A comparison the versions do
 // not allow (see PlanComparison) is not an error: it sets
 // result.comparison_skipped and stores nothing.
-Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, bool common_cases_only,
-                           RunResult& result);
+Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, bool common_cases_only, RunResult& result);
 
 // Which cases two runs can be paired on. `refusal` (with a one-line
 // `short_refusal` for `run`) is set when they cannot be compared as asked:

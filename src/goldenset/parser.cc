@@ -162,8 +162,9 @@ Status GroupFromMetadata(GoldenCase& c, const std::string& where) {
   auto it = c.metadata.find("group");
   if (it == c.metadata.end()) return Ok();
   if (!it->is_string() || it->get<std::string>().empty())
-    return Fail(ErrorKind::kInvalidInput, where + ": 'metadata.group' must be a non-empty string (cases sharing it "
-                                                  "are compared as one cluster)");
+    return Fail(ErrorKind::kInvalidInput, where +
+                                              ": 'metadata.group' must be a non-empty string (cases sharing it "
+                                              "are compared as one cluster)");
   c.group = it->get<std::string>();
   return Ok();
 }
@@ -362,7 +363,7 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
   parsed.format = "jsonl";
   std::vector<GoldenCase> cases;
   std::vector<std::string> locations;
-  static const std::set<std::string> kKeys = {"id",   "description", "vars",     "assert",
+  static const std::set<std::string> kKeys = {"id",   "description", "vars",      "assert",
                                               "tags", "metadata",    "threshold", "group"};
   size_t line_no = 0, start = 0;
   while (start <= text.size()) {
@@ -397,7 +398,8 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
     if (!obj.is_object()) return field_error("each line must be a JSON object (a case)");
     for (auto& [k, v] : obj.items()) {
       if (!kKeys.count(k))
-        return field_error("unknown key '" + k + "'; allowed keys: id, description, vars, assert, tags, metadata, "
+        return field_error("unknown key '" + k +
+                           "'; allowed keys: id, description, vars, assert, tags, metadata, "
                            "threshold, group");
     }
     GoldenCase c;

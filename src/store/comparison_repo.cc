@@ -44,11 +44,12 @@ Result<long long> SaveComparison(Database& db, const ComparisonRecord& record) {
         record.seed, CanonicalJson(record.policy), canonical, Sha256Hex(canonical), record.computed_by,
         record.created_by);
     id = row[0].as<long long>();
-    pqxx::stream_to rows(tx, "run.comparison_row",
-                         std::vector<std::string>{"comparison_id", "metric", "slice", "kind", "n", "n_missing",
-                                                  "baseline", "candidate", "delta", "ci_low", "ci_high", "p_value",
-                                                  "q_value", "test", "b", "c", "verdict", "severity", "detail",
-                                                  "ci_method", "clustered", "clusters"});
+    pqxx::stream_to rows(
+        tx, "run.comparison_row",
+        std::vector<std::string>{"comparison_id", "metric",    "slice",     "kind",    "n",       "n_missing",
+                                 "baseline",      "candidate", "delta",     "ci_low",  "ci_high", "p_value",
+                                 "q_value",       "test",      "b",         "c",       "verdict", "severity",
+                                 "detail",        "ci_method", "clustered", "clusters"});
     if (record.result.contains("metrics")) {
       for (const auto& r : record.result["metrics"]) {
         std::string test = r.contains("test") && r["test"].is_object() ? r["test"].value("name", "") : "";

@@ -18,8 +18,8 @@
 namespace dw {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CliOutcome;
+using ::testing::HasSubstr;
 
 // A sim target at `accuracy` (same seed, so a lower accuracy flips exactly
 // the harder cases: a planted drift), optionally with a judge target.
@@ -29,8 +29,9 @@ std::string Config(double accuracy, bool with_judge = false) {
       "    sim: {accuracy: " +
       std::to_string(accuracy) + ", latency_ms: 0, seed: 3}\n";
   if (with_judge)
-    text += "  judge:\n    provider: sim\n    prompt: \"{{user}}\"\n    sim: {accuracy: 1, latency_ms: 0, seed: 5}\n"
-            "scorers:\n  judge: judge\n";
+    text +=
+        "  judge:\n    provider: sim\n    prompt: \"{{user}}\"\n    sim: {accuracy: 1, latency_ms: 0, seed: 5}\n"
+        "scorers:\n  judge: judge\n";
   return text;
 }
 
@@ -42,7 +43,8 @@ std::string GoldenSet(int count, int edited = 0, int group_size = 0, int rubric 
   std::string text = "name: gs\ncases:\n";
   for (int i = 0; i < count; ++i) {
     std::string n = std::to_string(i);
-    text += "  - id: c" + n + "\n    vars: {question: " + (i < edited ? "new-q" : "q") + n + ", expected: a" + n + "}\n";
+    text +=
+        "  - id: c" + n + "\n    vars: {question: " + (i < edited ? "new-q" : "q") + n + ", expected: a" + n + "}\n";
     if (group_size > 0) text += "    group: g" + std::to_string(i / group_size) + "\n";
     if (i < rubric)
       text += "    assert: [{type: llm-rubric, value: \"mentions a" + n + "\"}]\n";
@@ -66,7 +68,8 @@ class CompareCommandTest : public ::testing::Test {
     CliOutcome outcome = cli_.Run(args);
     std::string joined;
     for (const auto& a : args) joined += " " + a;
-    EXPECT_EQ(outcome.exit_code, code) << "driftwatch" << joined << "\nstdout:\n" << outcome.out << "\nstderr:\n"
+    EXPECT_EQ(outcome.exit_code, code) << "driftwatch" << joined << "\nstdout:\n"
+                                       << outcome.out << "\nstderr:\n"
                                        << outcome.err;
     return outcome;
   }
@@ -152,7 +155,8 @@ TEST_F(CompareCommandTest, RefusesRunsScoredByDifferentEnginesEvenWithCommonCase
   ASSERT_EQ(db_.Exec("INSERT INTO core.scorer_version (name, version_hash, spec) VALUES ('driftwatch-assertions', "
                      "repeat('a', 64), '{\"engine\": \"driftwatch 0.0.1\"}'); "
                      "UPDATE run.run SET scorer_version_id = (SELECT id FROM core.scorer_version WHERE version_hash "
-                     "= repeat('a', 64)) WHERE id = '" + first + "'"),
+                     "= repeat('a', 64)) WHERE id = '" +
+                     first + "'"),
             "");
   for (bool common : {false, true}) {
     std::vector<std::string> args = {"compare", "--baseline", first, "--candidate", second};
@@ -171,7 +175,8 @@ TEST_F(CompareCommandTest, ReviewOfARunScoredByAnotherEngineThanTheBaselineNeeds
   ASSERT_EQ(db_.Exec("INSERT INTO core.scorer_version (name, version_hash, spec) VALUES ('driftwatch-assertions', "
                      "repeat('b', 64), '{\"engine\": \"driftwatch 0.0.1\"}'); "
                      "UPDATE run.run SET scorer_version_id = (SELECT id FROM core.scorer_version WHERE version_hash "
-                     "= repeat('b', 64)) WHERE id = '" + first + "'"),
+                     "= repeat('b', 64)) WHERE id = '" +
+                     first + "'"),
             "");
   CliOutcome requested = Expect({"review", "request", second, "--env", "production", "--as", "maria"}, 0);
   EXPECT_THAT(requested.out, HasSubstr("a policy gate FAILS: approval needs a waiver"));
@@ -238,9 +243,9 @@ TEST_F(CompareCommandTest, RunExitsOneOnACriticalRegressionAgainstItsBaseline) {
   EXPECT_EQ(j.value("verdict", ""), "regressed");
   EXPECT_EQ(j["comparison"].value("severity", ""), "critical");
   EXPECT_EQ(j["comparison"].value("baseline_run_id", ""), baseline);
-  EXPECT_EQ(db_.Query("SELECT verdict || '/' || severity FROM run.comparison WHERE candidate_run_id = '" + candidate +
-                      "'"),
-            "regressed/critical");
+  EXPECT_EQ(
+      db_.Query("SELECT verdict || '/' || severity FROM run.comparison WHERE candidate_run_id = '" + candidate + "'"),
+      "regressed/critical");
 }
 
 TEST_F(CompareCommandTest, DriftSeriesIsUpdatedPerRunAndResetWithAHeadStartOnANewBaseline) {
@@ -258,9 +263,8 @@ TEST_F(CompareCommandTest, DriftSeriesIsUpdatedPerRunAndResetWithAHeadStartOnANe
   };
   const double k = 0.5, head_start = 2.5;  // DetectorConfig defaults: k, h/2
   // b: the first point after the baseline, from the FIR head start.
-  EXPECT_EQ(db_.Query("SELECT baseline_run_id FROM run.drift_point WHERE metric = 'pass_rate' AND run_id = '" + b +
-                      "'"),
-            a);
+  EXPECT_EQ(
+      db_.Query("SELECT baseline_run_id FROM run.drift_point WHERE metric = 'pass_rate' AND run_id = '" + b + "'"), a);
   EXPECT_EQ(point(b, "(state->>'runs')::int"), 1);
   EXPECT_NEAR(point(b, "(state->>'mu0')::float8"), level(a), 1e-9);
   EXPECT_NEAR(point(b, "value"), level(b), 1e-9);
@@ -275,9 +279,8 @@ TEST_F(CompareCommandTest, DriftSeriesIsUpdatedPerRunAndResetWithAHeadStartOnANe
   // A new baseline resets the series, again from the head start.
   SignOff(c, /*waive=*/true);
   std::string d = Run({"-r", "2"});
-  EXPECT_EQ(db_.Query("SELECT baseline_run_id FROM run.drift_point WHERE metric = 'pass_rate' AND run_id = '" + d +
-                      "'"),
-            c);
+  EXPECT_EQ(
+      db_.Query("SELECT baseline_run_id FROM run.drift_point WHERE metric = 'pass_rate' AND run_id = '" + d + "'"), c);
   EXPECT_EQ(point(d, "(state->>'runs')::int"), 1);
   EXPECT_NEAR(point(d, "(state->>'mu0')::float8"), level(c), 1e-9);
   const double zd = point(d, "(state->>'z')::float8");

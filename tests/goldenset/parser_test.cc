@@ -272,8 +272,8 @@ TEST(ParsePromptfoo, MoreThanAThousandFileReferencesAreRefused) {
 }
 
 TEST(ParseNative, ReadsAGroupPerCaseAndLeavesOthersUngrouped) {
-  auto parsed = ParseGoldenSet(
-      "cases:\n  - id: a\n    group: doc-1\n  - id: b\n    group: doc-1\n  - id: c\n", "g.yaml");
+  auto parsed =
+      ParseGoldenSet("cases:\n  - id: a\n    group: doc-1\n  - id: b\n    group: doc-1\n  - id: c\n", "g.yaml");
   ASSERT_TRUE(parsed) << parsed.error().message;
   ASSERT_EQ(parsed->set.cases.size(), 3u);
   EXPECT_EQ(parsed->set.cases[0].group, "doc-1");
