@@ -24,7 +24,8 @@ int CompareCommand(const Args& args, std::ostream& out, std::ostream& err) {
                      "baseline run id (prefix), or 'baseline' for the signed-off baseline")(
       "candidate", po::value(&candidate_ref)->required(), "candidate run id (prefix)")(
       "common-cases", po::bool_switch(&common),
-      "allow different golden-set versions: compare only cases whose content is unchanged")(
+      "allow different golden-set versions (or judge/embeddings targets): compare only the cases whose content "
+      "(and grading model) is unchanged")(
       "env", po::value(&env)->default_value("production"), "environment whose signed-off baseline 'baseline' means");
   po::positional_options_description pos;
   po::variables_map vm;

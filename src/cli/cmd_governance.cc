@@ -92,9 +92,19 @@ int ReviewRequestCmd(Context& ctx, const std::string& run_ref, const std::string
     } else {
       auto base_run = store::GetRun(**db, **baseline);
       if (!base_run) return ReportError(ctx.err(), base_run.error());
-      auto fresh = CompareAndStore(ctx, *base_run, *run, base_run->golden_set_version_id != run->golden_set_version_id);
-      if (!fresh) return ReportError(ctx.err(), fresh.error());
-      comparison = *fresh;
+      auto plan = PlanComparison(ctx, *base_run, *run, base_run->golden_set_version_id != run->golden_set_version_id);
+      if (!plan) return ReportError(ctx.err(), plan.error());
+      if (!plan->refusal.empty()) {
+        // Evidence that nothing could be compared: the non-inferiority and
+        // power gates fail, so only a reviewer's waiver can move the pointer.
+        comparison = {{"verdict", "insufficient_data"},     {"severity", "none"},
+                      {"metrics", nlohmann::json::array()}, {"baseline_run_id", base_run->id},
+                      {"candidate_run_id", run->id},        {"not_compared", plan->refusal}};
+      } else {
+        auto fresh = CompareAndStore(ctx, *base_run, *run, *plan);
+        if (!fresh) return ReportError(ctx.err(), fresh.error());
+        comparison = *fresh;
+      }
     }
     comparison.erase("table");
     comparison.erase("comparison_id");

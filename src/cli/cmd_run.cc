@@ -129,6 +129,7 @@ class ProgressPrinter {
 int RunCommand(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string usage =
       "driftwatch run --goldenset NAME[@VERSION] --target NAME [--repeat K] [--concurrency N] [--budget USD]\n"
+      "                [--no-compare | --common-cases] [--push URL]\n"
       "       driftwatch run --resume RUN_ID";
   GlobalOptions global;
   RunRequest request;
@@ -142,6 +143,8 @@ int RunCommand(const Args& args, std::ostream& out, std::ostream& err) {
       "budget", po::value(&request.budget_usd), "stop cleanly once this many USD are spent")(
       "resume", po::value(&request.resume_run), "resume an interrupted run: redo only what is missing")(
       "no-compare", po::bool_switch(&request.no_compare), "do not compare with the signed-off baseline")(
+      "common-cases", po::bool_switch(&request.common_cases),
+      "compare with a baseline of another golden-set version (or judge) on the cases scored identically in both")(
       "push", po::value(&request.push_url), "push metrics to this Pushgateway URL when done");
   po::positional_options_description pos;
   po::variables_map vm;
@@ -360,7 +363,7 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
     return Fail(s.error());
   ctx.Trace("run finished");
   if (!result.cancelled && !request.no_compare) {
-    if (auto s = CompareWithBaseline(ctx, run, result); !s) return Fail(s.error());
+    if (auto s = CompareWithBaseline(ctx, run, request.common_cases, result); !s) return Fail(s.error());
     ctx.Trace("compared with the baseline");
   }
   if (!request.push_url.empty() || !(*cfg)->metrics.textfile_path.empty()) {

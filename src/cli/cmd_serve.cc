@@ -62,6 +62,8 @@ class ReplayJobRunner : public sched::JobRunner {
     std::string detail = result->golden_set + " on " + result->target + ": " +
                          std::to_string(result->summary.count(Outcome::kPass)) + " passed";
     if (result->comparison) detail += ", verdict " + result->comparison->value("verdict", "");
+    else if (!result->comparison_skipped.empty())
+      detail += ", not compared: " + result->comparison_skipped;
     return sched::JobOutcome{result->cancelled, result->run_id, detail};
   }
 

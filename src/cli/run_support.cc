@@ -9,6 +9,7 @@
 #include "governance/pointers.h"
 #include "metrics/drift_metrics.h"
 #include "metrics/pushgateway.h"
+#include "scoring/scorer.h"
 #include "stats/compare_render.h"
 #include "stats/control_chart.h"
 #include "stats/rng.h"
@@ -93,43 +94,158 @@ stats::Policy ToStatsPolicy(const config::PolicyConfig& p) {
   return policy;
 }
 
-Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
-                                       bool common_cases_only) {
+namespace {
+
+// What two runs' scorers disagree on (core.scorer_version specs).
+struct ScorerChange {
+  bool engine = false;      // the scoring engine (build) or scorer name: every score may differ
+  bool judge = false;       // the llm-rubric/factuality judge target
+  bool embeddings = false;  // the `similar` embeddings target
+  bool any() const { return engine || judge || embeddings; }
+};
+
+ScorerChange DiffScorers(const store::RunInfo& a, const store::RunInfo& b) {
+  ScorerChange change;
+  if (a.scorer_version_hash == b.scorer_version_hash && a.scorer_name == b.scorer_name) return change;
+  auto part = [](const nlohmann::json& spec, const char* key) {
+    return spec.is_object() && spec.contains(key) ? spec[key] : nlohmann::json();
+  };
+  change.engine = a.scorer_name != b.scorer_name || part(a.scorer_spec, "engine") != part(b.scorer_spec, "engine") ||
+                  !a.scorer_spec.is_object() || !b.scorer_spec.is_object();
+  change.judge = part(a.scorer_spec, "judge") != part(b.scorer_spec, "judge");
+  change.embeddings = part(a.scorer_spec, "embeddings") != part(b.scorer_spec, "embeddings");
+  // A difference outside the known parts still means different scorers.
+  if (!change.any()) change.engine = true;
+  return change;
+}
+
+// "engine driftwatch 0.1.0, judge gpt-4o (3f2a9c81d0e4)" for a scorer spec.
+std::string DescribeScorer(const store::RunInfo& run) {
+  if (!run.scorer_spec.is_object()) return "no recorded scorer";
+  std::string text = "engine " + run.scorer_spec.value("engine", std::string("?"));
+  for (const char* part : {"judge", "embeddings"}) {
+    const auto it = run.scorer_spec.find(part);
+    if (it == run.scorer_spec.end() || !it->is_object()) {
+      text += std::string(", no ") + part;
+      continue;
+    }
+    text += std::string(", ") + part + " " + it->value("target", std::string("?")) + " (" +
+            it->value("model", std::string("")) + ", " + it->value("version", std::string("")).substr(0, 12) + ")";
+  }
+  return text;
+}
+
+std::string SetRef(const store::RunInfo& run) { return run.golden_set + "@" + std::to_string(run.golden_set_version); }
+
+std::string JoinNotes(const std::vector<std::string>& notes) {
+  std::string text;
+  for (const auto& n : notes) text += (text.empty() ? "" : "; ") + n;
+  return text;
+}
+
+}  // namespace
+
+Result<ComparisonPlan> PlanComparison(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
+                                      bool common_cases_only) {
   auto db = ctx.Database();
   if (!db) return Fail(db.error());
-  auto cfg = ctx.Config();
-  if (!cfg) return Fail(cfg.error());
   if (baseline.id == candidate.id) return Fail(ErrorKind::kInvalidInput, "a run cannot be compared with itself");
   if (baseline.golden_set != candidate.golden_set)
     return Fail(ErrorKind::kInvalidInput, "runs replay different golden sets ('" + baseline.golden_set + "' and '" +
                                               candidate.golden_set + "'); nothing to pair");
+  ComparisonPlan plan;
+  const ScorerChange scorer = DiffScorers(baseline, candidate);
+  if (scorer.engine) {
+    plan.refusal = "the runs were scored by different scorer versions (baseline: " + DescribeScorer(baseline) +
+                   "; candidate: " + DescribeScorer(candidate) +
+                   "); every score may differ for reasons other than the target, so they are not compared, not even "
+                   "with --common-cases. Replay the baseline's target with this scorer and sign that run off";
+    plan.short_refusal = "baseline was scored by " + DescribeScorer(baseline) + ", this run by " +
+                         DescribeScorer(candidate) + "; re-baseline with this scorer to compare";
+    return plan;
+  }
   auto candidate_cases = store::LoadCases(**db, candidate.golden_set_version_id);
   if (!candidate_cases) return Fail(candidate_cases.error());
-  std::set<std::string> common;
-  std::string note;
-  bool same_version = baseline.golden_set_version_id == candidate.golden_set_version_id;
-  if (!same_version) {
-    if (!common_cases_only)
-      return Fail(ErrorKind::kConflict,
-                  "the runs replay different golden-set versions (" + baseline.golden_set + "@" +
-                      std::to_string(baseline.golden_set_version) + " and @" +
-                      std::to_string(candidate.golden_set_version) +
-                      "); a paired comparison needs the same cases. Re-run the baseline on the new version, or pass "
-                      "--common-cases to compare only cases whose content is unchanged");
+  plan.cases = std::move(candidate_cases->cases);
+  if (baseline.golden_set_version_id != candidate.golden_set_version_id) {
+    if (!common_cases_only) {
+      plan.refusal = "the runs replay different golden-set versions (" + SetRef(baseline) + " and @" +
+                     std::to_string(candidate.golden_set_version) +
+                     "); a paired comparison needs the same cases. Re-run the baseline on the new version, or pass "
+                     "--common-cases to compare only cases whose content is unchanged";
+      plan.short_refusal = "baseline is " + SetRef(baseline) + ", this run is " + SetRef(candidate) +
+                           "; pass --common-cases to compare the unchanged cases";
+      return plan;
+    }
     auto baseline_cases = store::LoadCases(**db, baseline.golden_set_version_id);
     if (!baseline_cases) return Fail(baseline_cases.error());
     std::map<std::string, std::string> before;
     for (const auto& c : baseline_cases->cases) before[c.id] = c.ContentHash();
-    for (const auto& c : candidate_cases->cases)
+    std::set<std::string> common;
+    for (const auto& c : plan.cases)
       if (auto it = before.find(c.id); it != before.end() && it->second == c.ContentHash()) common.insert(c.id);
-    note = "compared only the " + std::to_string(common.size()) + " cases unchanged between " + baseline.golden_set +
-           "@" + std::to_string(baseline.golden_set_version) + " and @" + std::to_string(candidate.golden_set_version);
+    plan.notes.push_back("compared only the " + std::to_string(common.size()) + " cases unchanged between " +
+                         SetRef(baseline) + " and @" + std::to_string(candidate.golden_set_version));
+    plan.keep = std::move(common);
   }
+  if (scorer.judge || scorer.embeddings) {
+    // Only cases graded by the changed model are affected; deterministic
+    // assertions score the same under both.
+    std::set<std::string> affected, kept;
+    for (const auto& c : plan.cases) {
+      if (plan.keep && !plan.keep->count(c.id)) continue;
+      auto compiled = scoring::CompiledAssertions::Compile(c);
+      bool uses =
+          !compiled || (scorer.judge && compiled->NeedsJudge()) || (scorer.embeddings && compiled->NeedsEmbeddings());
+      (uses ? affected : kept).insert(c.id);
+    }
+    const std::string what = scorer.judge && scorer.embeddings ? "judge and embeddings model"
+                             : scorer.judge                    ? "judge"
+                                                               : "embeddings model";
+    if (!affected.empty() && !common_cases_only) {
+      plan.refusal = "the runs were scored with a different " + what + " (baseline: " + DescribeScorer(baseline) +
+                     "; candidate: " + DescribeScorer(candidate) + "); " + std::to_string(affected.size()) +
+                     " cases are graded by it. Pass --common-cases to compare only "
+                     "the " +
+                     std::to_string(kept.size()) + " cases it does not grade, or re-baseline with this scorer";
+      plan.short_refusal = "baseline and this run use a different " + what + " for " + std::to_string(affected.size()) +
+                           " cases; pass --common-cases to compare the " + std::to_string(kept.size()) +
+                           " cases it does not grade";
+      return plan;
+    }
+    if (affected.empty()) {
+      plan.notes.push_back("the scorer versions differ only in the " + what +
+                           ", which none of the compared cases uses");
+    } else {
+      plan.notes.push_back("compared only the " + std::to_string(kept.size()) + " cases not graded by the " + what +
+                           ", which differs between the runs (" + std::to_string(affected.size()) + " cases left out)");
+      plan.keep = std::move(kept);
+    }
+  }
+  return plan;
+}
+
+Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
+                                       bool common_cases_only) {
+  auto plan = PlanComparison(ctx, baseline, candidate, common_cases_only);
+  if (!plan) return Fail(plan.error());
+  if (!plan->refusal.empty()) return Fail(ErrorKind::kConflict, plan->refusal);
+  return CompareAndStore(ctx, baseline, candidate, *plan);
+}
+
+Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
+                                       const ComparisonPlan& plan) {
+  auto db = ctx.Database();
+  if (!db) return Fail(db.error());
+  auto cfg = ctx.Config();
+  if (!cfg) return Fail(cfg.error());
+  if (!plan.refusal.empty()) return Fail(ErrorKind::kConflict, plan.refusal);
+  const std::string note = JoinNotes(plan.notes);
   auto base_results = store::LoadResults(**db, baseline.id, true);
   if (!base_results) return Fail(base_results.error());
   auto cand_results = store::LoadResults(**db, candidate.id, true);
   if (!cand_results) return Fail(cand_results.error());
-  const std::set<std::string>* keep = same_version ? nullptr : &common;
+  const std::set<std::string>* keep = plan.keep ? &*plan.keep : nullptr;
   RunValues b = Collect(*base_results, keep), c = Collect(*cand_results, keep);
 
   stats::ComparisonInput input;
@@ -155,10 +271,13 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
   text.kind = stats::MetricKind::kTextChange;
   input.metrics.push_back(text);
 
-  for (const auto& gc : candidate_cases->cases) {
+  std::set<std::string> groups;
+  for (const auto& gc : plan.cases) {
     if (keep && !keep->count(gc.id)) continue;
     stats::CaseRecord record;
     record.id = gc.id;
+    record.cluster = gc.group;
+    if (!gc.group.empty()) groups.insert(gc.group);
     for (const auto& t : gc.tags)
       if (t != "all") record.tags.push_back(t);
     std::sort(record.tags.begin(), record.tags.end());
@@ -188,11 +307,15 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
   j["golden_set_version"] = candidate.golden_set_version;
   j["baseline_target"] = baseline.target;
   j["candidate_target"] = candidate.target;
+  j["common_cases_only"] = plan.keep.has_value();
+  // Cases sharing a group are resampled and flipped as one cluster.
+  j["clustered"] = !groups.empty();
+  j["groups"] = groups.size();
   if (!note.empty()) j["note"] = note;
   store::ComparisonRecord record;
   record.baseline_run_id = baseline.id;
   record.candidate_run_id = candidate.id;
-  record.common_cases_only = !same_version;
+  record.common_cases_only = plan.keep.has_value();
   record.verdict = stats::VerdictName(compared->verdict);
   record.severity = stats::SeverityName(compared->severity);
   record.seed = stats::SeedHex(seed);
@@ -252,7 +375,7 @@ Status UpdateDriftSeries(Context& ctx, const store::RunInfo& candidate, const st
   return Ok();
 }
 
-Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, RunResult& result) {
+Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, bool common_cases_only, RunResult& result) {
   auto db = ctx.Database();
   if (!db) return Fail(db.error());
   auto baseline_id = governance::CurrentBaseline(**db, candidate.golden_set, candidate.target, "production");
@@ -260,8 +383,14 @@ Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, RunRes
   if (!*baseline_id || **baseline_id == candidate.id) return Ok();
   auto baseline = store::GetRun(**db, **baseline_id);
   if (!baseline) return Fail(baseline.error());
-  bool common = baseline->golden_set_version_id != candidate.golden_set_version_id;
-  auto compared = CompareAndStore(ctx, *baseline, candidate, common);
+  auto plan = PlanComparison(ctx, *baseline, candidate, common_cases_only);
+  if (!plan) return Fail(plan.error());
+  if (!plan->refusal.empty()) {
+    // The run stands on its own; only its comparison is refused.
+    result.comparison_skipped = plan->short_refusal;
+    return Ok();
+  }
+  auto compared = CompareAndStore(ctx, *baseline, candidate, *plan);
   if (!compared) return Fail(compared.error());
   if (auto s = UpdateDriftSeries(ctx, candidate, baseline->id); !s) return s;
   result.critical_regression = compared->value("severity", "") == "critical" &&
@@ -382,6 +511,7 @@ void PrintRunResult(Context& ctx, const RunResult& result) {
       j["comparison"] = c;
       j["verdict"] = c.value("verdict", "");
     }
+    if (!result.comparison_skipped.empty()) j["not_compared"] = result.comparison_skipped;
     if (!result.export_error.empty()) j["export_error"] = result.export_error;
     ctx.out() << j.dump(2) << "\n";
     return;
@@ -394,8 +524,12 @@ void PrintRunResult(Context& ctx, const RunResult& result) {
   if (result.comparison) {
     ctx.out() << "\ncompared with baseline run " << result.comparison->value("baseline_run_id", "").substr(0, 8)
               << ": verdict " << result.comparison->value("verdict", "") << " (severity "
-              << result.comparison->value("severity", "") << ")\n"
-              << result.comparison_text;
+              << result.comparison->value("severity", "") << ")\n";
+    if (result.comparison->contains("note"))
+      ctx.out() << "note: " << (*result.comparison)["note"].get<std::string>() << "\n";
+    ctx.out() << result.comparison_text;
+  } else if (!result.comparison_skipped.empty()) {
+    ctx.out() << "\nnot compared: " << result.comparison_skipped << "\n";
   } else {
     ctx.out() << "\nno signed-off baseline for this golden set and target yet: nothing compared\n";
   }

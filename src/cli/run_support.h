@@ -4,12 +4,15 @@
 
 #include <atomic>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
 #include "config/config.h"
+#include "core/golden_case.h"
 #include "metrics/drift_metrics.h"
 #include "replay/summary.h"
 #include "stats/compare.h"
@@ -26,6 +29,10 @@ struct RunRequest {
   bool has_budget = false;
   std::string resume_run;
   bool no_compare = false;
+  // Compare with a baseline of another golden-set version (or another judge)
+  // on the cases both score identically; without it such a comparison is
+  // skipped with a "not compared" line.
+  bool common_cases = false;
   std::string push_url;
   std::string trigger = "manual";
   std::string schedule_name;
@@ -42,6 +49,7 @@ struct RunResult {
   bool critical_regression = false;
   std::optional<nlohmann::json> comparison;  // as stored, when compared
   std::string comparison_text;
+  std::string comparison_skipped;  // why the baseline comparison was refused, if it was
   std::string export_error;
   int exit_code = 0;
 };
@@ -67,14 +75,39 @@ metrics::DriftMetricsOptions MetricsOptions();
 
 // Compares `candidate` with the signed-off baseline of its (golden set,
 // target), if any; stores the comparison and drift points; sets
-// result.comparison and critical_regression.
-Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, RunResult& result);
+// result.comparison and critical_regression. A comparison the versions do
+// not allow (see PlanComparison) is not an error: it sets
+// result.comparison_skipped and stores nothing.
+Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, bool common_cases_only, RunResult& result);
 
-// Compares two stored runs (paired by case and repeat) and stores the result.
-// Different golden-set versions are refused unless `common_cases_only`, which
-// pairs only cases whose content is identical in both versions.
+// Which cases two runs can be paired on. `refusal` (with a one-line
+// `short_refusal` for `run`) is set when they cannot be compared as asked:
+//  - different scoring engines: always refused;
+//  - different golden-set versions: refused unless `common_cases_only`, then
+//    only cases whose content is identical in both versions;
+//  - a different judge or embeddings target: cases graded by it are refused
+//    unless `common_cases_only`, then left out (no such case: compared).
+// `keep` is unset when every case of the candidate's version is compared;
+// `notes` say what was left out and why. Errors: different golden sets or the
+// same run (kInvalidInput), database failures.
+struct ComparisonPlan {
+  std::vector<GoldenCase> cases;  // the candidate version's cases
+  std::optional<std::set<std::string>> keep;
+  std::vector<std::string> notes;
+  std::string refusal;
+  std::string short_refusal;
+};
+Result<ComparisonPlan> PlanComparison(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
+                                      bool common_cases_only);
+
+// Compares two stored runs (paired by case and repeat) and stores the
+// result: PlanComparison, then a refusal is a kConflict error. Cases sharing
+// a golden-set `group` are resampled as clusters (the result's "clustered").
 Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
                                        bool common_cases_only);
+// The same with a plan already made (its refusal, if any, is returned).
+Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
+                                       const ComparisonPlan& plan);
 
 // Updates the CUSUM/EWMA series of each run-level metric with `candidate`.
 Status UpdateDriftSeries(Context& ctx, const store::RunInfo& candidate, const std::string& baseline_run_id);

@@ -11,6 +11,7 @@ nlohmann::json GoldenCase::ToJson() const {
   nlohmann::json json = {{"id", id},           {"description", description}, {"vars", vars},
                          {"assert", asserts},  {"tags", tags},               {"metadata", metadata}};
   json["threshold"] = threshold ? nlohmann::json(*threshold) : nlohmann::json(nullptr);
+  if (!group.empty()) json["group"] = group;
   return json;
 }
 
@@ -29,6 +30,7 @@ std::optional<GoldenCase> GoldenCaseFromJson(const nlohmann::json& json) {
   }
   if (auto it = json.find("metadata"); it != json.end() && it->is_object()) c.metadata = *it;
   if (auto it = json.find("threshold"); it != json.end() && it->is_number()) c.threshold = it->get<double>();
+  if (auto it = json.find("group"); it != json.end() && it->is_string()) c.group = it->get<std::string>();
   return c;
 }
 

@@ -20,10 +20,16 @@ struct GoldenCase {
   std::vector<std::string> tags;
   nlohmann::json metadata = nlohmann::json::object();
   std::optional<double> threshold;  // promptfoo test-level threshold
+  // Cases sharing a group (same template, document, conversation) are not
+  // independent: comparisons resample and flip them as one cluster. Empty:
+  // the case is its own group.
+  std::string group;
 
   // The canonical JSON object that identifies the case's content (everything
   // above, with keys in a fixed order). Two cases with equal content have
-  // equal canonical JSON and equal ContentHash().
+  // equal canonical JSON and equal ContentHash(). "group" is present only
+  // when set, so cases without a group hash as they did before groups
+  // existed.
   nlohmann::json ToJson() const;
   std::string ContentHash() const;
 };

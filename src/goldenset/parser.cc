@@ -155,10 +155,28 @@ Defaults ReadDefaults(const YAML::Node& node, Diagnostics& diag) {
   return d;
 }
 
+// The group of a promptfoo test: `metadata.group` (promptfoo has no group
+// field; metadata is where its users keep such keys), after defaultTest's
+// metadata was merged in.
+Status GroupFromMetadata(GoldenCase& c, const std::string& where) {
+  auto it = c.metadata.find("group");
+  if (it == c.metadata.end()) return Ok();
+  if (!it->is_string() || it->get<std::string>().empty())
+    return Fail(ErrorKind::kInvalidInput, where +
+                                              ": 'metadata.group' must be a non-empty string (cases sharing it "
+                                              "are compared as one cluster)");
+  c.group = it->get<std::string>();
+  return Ok();
+}
+
 Result<ParsedGoldenSet> FinishYamlCases(std::vector<GoldenCase> cases, std::vector<std::string> locations,
                                         const Defaults& defaults, ParsedGoldenSet parsed, const std::string& file,
-                                        const ParseLimits& limits) {
+                                        const ParseLimits& limits, bool group_from_metadata = false) {
   for (auto& c : cases) ApplyDefaults(defaults, c);
+  if (group_from_metadata) {
+    for (size_t i = 0; i < cases.size(); ++i)
+      if (auto s = GroupFromMetadata(cases[i], locations[i]); !s) return Fail(s.error());
+  }
   if (auto s = CheckCaseCount(cases, file, limits); !s) return Fail(s.error());
   for (size_t i = 0; i < cases.size(); ++i) {
     const size_t bytes = CanonicalJson(cases[i].ToJson()).size();
@@ -195,12 +213,16 @@ Result<ParsedGoldenSet> ParseNative(const YAML::Node& root, const std::string& f
         diag.Add(node, "each case must be a mapping with id, vars and assert");
         continue;
       }
-      config::CheckKeys(node, {"id", "description", "vars", "assert", "tags", "metadata", "threshold"}, "a case",
-                        diag);
+      config::CheckKeys(node, {"id", "description", "vars", "assert", "tags", "metadata", "threshold", "group"},
+                        "a case", diag);
       GoldenCase c;
       if (auto id = config::GetString(node, "id", diag)) {
         if (id->empty()) diag.Add(node["id"], "'id' must not be empty");
         c.id = *id;
+      }
+      if (auto group = config::GetString(node, "group", diag)) {
+        if (group->empty()) diag.Add(node["group"], "'group' must not be empty (omit it for a case on its own)");
+        c.group = *group;
       }
       ReadCaseFields(node, c, diag);
       locations.push_back(diag.Where(node.Mark()));
@@ -330,7 +352,8 @@ Result<ParsedGoldenSet> ParsePromptfoo(const YAML::Node& root, const std::string
   if (auto s = AppendPromptfooTests(tests, file, cases, locations, diag, 0, limits, files_left); !s)
     return Fail(s.error());
   if (!diag.ok()) return Fail(diag.ToStatus().error());
-  return FinishYamlCases(std::move(cases), std::move(locations), defaults, std::move(parsed), file, limits);
+  return FinishYamlCases(std::move(cases), std::move(locations), defaults, std::move(parsed), file, limits,
+                         /*group_from_metadata=*/true);
 }
 
 // ---- JSONL --------------------------------------------------------------
@@ -340,7 +363,8 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
   parsed.format = "jsonl";
   std::vector<GoldenCase> cases;
   std::vector<std::string> locations;
-  static const std::set<std::string> kKeys = {"id", "description", "vars", "assert", "tags", "metadata", "threshold"};
+  static const std::set<std::string> kKeys = {"id",   "description", "vars",      "assert",
+                                              "tags", "metadata",    "threshold", "group"};
   size_t line_no = 0, start = 0;
   while (start <= text.size()) {
     size_t end = text.find('\n', start);
@@ -374,8 +398,9 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
     if (!obj.is_object()) return field_error("each line must be a JSON object (a case)");
     for (auto& [k, v] : obj.items()) {
       if (!kKeys.count(k))
-        return field_error("unknown key '" + k + "'; allowed keys: id, description, vars, assert, tags, metadata, "
-                           "threshold");
+        return field_error("unknown key '" + k +
+                           "'; allowed keys: id, description, vars, assert, tags, metadata, "
+                           "threshold, group");
     }
     GoldenCase c;
     if (obj.contains("id")) {
@@ -392,6 +417,11 @@ Result<ParsedGoldenSet> ParseJsonl(const std::string& text, const std::string& f
       for (const auto& a : obj["assert"])
         if (!a.is_object() || !a.contains("type")) return field_error("each assertion must be an object with 'type'");
       c.asserts = obj["assert"];
+    }
+    if (obj.contains("group")) {
+      if (!obj["group"].is_string() || obj["group"].get<std::string>().empty())
+        return field_error("'group' must be a non-empty string");
+      c.group = obj["group"];
     }
     if (obj.contains("description")) {
       if (!obj["description"].is_string()) return field_error("'description' must be a string");

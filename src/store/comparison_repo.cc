@@ -20,6 +20,16 @@ std::optional<int> Int(const nlohmann::json& row, const char* key) {
   return it->get<int>();
 }
 
+// True if the row's `method` (ci_method or test) resampled clusters.
+bool Clustered(const nlohmann::json& row, const char* method) {
+  auto it = row.find(method);
+  if (it == row.end() || !it->is_object()) return false;
+  auto params = it->find("params");
+  if (params == it->end() || !params->is_object()) return false;
+  auto flag = params->find("clustered");
+  return flag != params->end() && flag->is_boolean() && flag->get<bool>();
+}
+
 }  // namespace
 
 Result<long long> SaveComparison(Database& db, const ComparisonRecord& record) {
@@ -34,18 +44,24 @@ Result<long long> SaveComparison(Database& db, const ComparisonRecord& record) {
         record.seed, CanonicalJson(record.policy), canonical, Sha256Hex(canonical), record.computed_by,
         record.created_by);
     id = row[0].as<long long>();
-    pqxx::stream_to rows(tx, "run.comparison_row",
-                         std::vector<std::string>{"comparison_id", "metric", "slice", "kind", "n", "n_missing",
-                                                  "baseline", "candidate", "delta", "ci_low", "ci_high", "p_value",
-                                                  "q_value", "test", "b", "c", "verdict", "severity", "detail"});
+    pqxx::stream_to rows(
+        tx, "run.comparison_row",
+        std::vector<std::string>{"comparison_id", "metric",    "slice",     "kind",    "n",       "n_missing",
+                                 "baseline",      "candidate", "delta",     "ci_low",  "ci_high", "p_value",
+                                 "q_value",       "test",      "b",         "c",       "verdict", "severity",
+                                 "detail",        "ci_method", "clustered", "clusters"});
     if (record.result.contains("metrics")) {
       for (const auto& r : record.result["metrics"]) {
         std::string test = r.contains("test") && r["test"].is_object() ? r["test"].value("name", "") : "";
+        std::optional<std::string> ci_method;
+        if (r.contains("ci_method") && r["ci_method"].is_object() && r["ci_method"].contains("name"))
+          ci_method = r["ci_method"].value("name", "");
         rows << std::make_tuple(id, r.value("metric", ""), r.value("slice", "all"), r.value("kind", ""),
                                 r.value("n", 0), r.value("n_missing", 0), Num(r, "baseline"), Num(r, "candidate"),
                                 Num(r, "delta"), Num(r, "ci_low"), Num(r, "ci_high"), Num(r, "p_value"),
                                 Num(r, "q_value"), test, Int(r, "b"), Int(r, "c"), r.value("verdict", ""),
-                                r.value("severity", ""), CanonicalJson(r));
+                                r.value("severity", ""), CanonicalJson(r), ci_method,
+                                Clustered(r, "ci_method") || Clustered(r, "test"), Int(r, "clusters"));
       }
     }
     rows.complete();

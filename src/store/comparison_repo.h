@@ -27,7 +27,8 @@ struct ComparisonRecord {
 
 // Inserts the comparison, one row per metric x slice (fields: metric, slice,
 // kind, n, n_missing, baseline, candidate, delta, ci_low, ci_high, p_value,
-// q_value, test.name, b, c, verdict, severity) and an audit event, in one
+// q_value, test.name, b, c, verdict, severity, ci_method.name, clustered —
+// the interval or test resampled clusters —, clusters) and an audit event, in one
 // transaction. Returns the comparison id.
 Result<long long> SaveComparison(Database& db, const ComparisonRecord& record);
 

@@ -16,10 +16,12 @@ constexpr const char* kRunColumns =
     "r.status, r.repeats, r.run_salt, r.requested_by, "
     "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "coalesce(to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
-    "r.summary::text, r.settings::text, coalesce(r.error, '')";
+    "r.summary::text, r.settings::text, coalesce(r.error, ''), coalesce(s.name, ''), coalesce(s.version_hash, ''), "
+    "coalesce(s.spec::text, 'null')";
 constexpr const char* kRunJoins =
     " FROM run.run r JOIN core.golden_set_version v ON v.id = r.golden_set_version_id "
-    "JOIN core.golden_set g ON g.id = v.golden_set_id JOIN core.target_version t ON t.id = r.target_version_id ";
+    "JOIN core.golden_set g ON g.id = v.golden_set_id JOIN core.target_version t ON t.id = r.target_version_id "
+    "LEFT JOIN core.scorer_version s ON s.id = r.scorer_version_id ";
 
 // Per-connection staging tables that result batches are copied into.
 constexpr const char* kCreateStagingTables =
@@ -45,6 +47,9 @@ RunInfo RunFromRow(const pqxx::row& row) {
   r.summary = row[14].is_null() ? nlohmann::json() : nlohmann::json::parse(row[14].c_str());
   r.settings = nlohmann::json::parse(row[15].c_str());
   r.error = row[16].as<std::string>();
+  r.scorer_name = row[17].as<std::string>();
+  r.scorer_version_hash = row[18].as<std::string>();
+  r.scorer_spec = nlohmann::json::parse(row[19].c_str());
   return r;
 }
 

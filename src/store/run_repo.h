@@ -58,6 +58,11 @@ struct RunInfo {
   nlohmann::json summary;  // null until finished
   nlohmann::json settings;
   std::string error;
+  // The scorer version recorded with the run (core.scorer_version); empty
+  // hash and null spec for a run stored without one.
+  std::string scorer_name;
+  std::string scorer_version_hash;
+  nlohmann::json scorer_spec;
 };
 
 // Registers the target and scorer versions (idempotent) and inserts the run

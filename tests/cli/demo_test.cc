@@ -45,6 +45,34 @@ TEST(DemoCommand, FlagsTheDriftedVersionAndExportsItsComparisonToPrometheus) {
   EXPECT_THAT(prom, HasSubstr("driftwatch_score_delta{golden_set=\"faq\",target=\"faq-bot-next\",metric=\"pass_rate\""));
 }
 
+// "Flagged" is what `run` exits 1 for and the demo reports: a critical
+// regression. (A warning-level verdict on some secondary metric or slice is a
+// Benjamini–Hochberg false discovery the policy allows at rate q; it pages
+// nobody and is not asserted against.)
+TEST(DemoCommand, LeavesTheNoDriftRerunUnflagged) {
+  testing::TestDatabase tdb;
+  testing::TempDir dir;
+  DemoRun demo = RunDemo(dir, tdb.url());
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  const size_t step4 = demo.output.find("== 4. ");
+  const size_t step5 = demo.output.find("== 5. ");
+  ASSERT_NE(step4, std::string::npos) << demo.output;
+  ASSERT_NE(step5, std::string::npos) << demo.output;
+  const std::string rerun = demo.output.substr(step4, step5 - step4);
+  EXPECT_THAT(rerun, ContainsRegex("compared with baseline run [0-9a-f]{8}: verdict [a-z_]+ \\(severity "
+                                   "(none|info|warning)\\)"))
+      << rerun;
+  // The stored comparison of the faq-bot rerun (the only faq-bot comparison)
+  // agrees, and the drifted faq-bot-next is the critical one.
+  const std::string by_target =
+      "SELECT c.severity FROM run.comparison c JOIN run.run r ON r.id = c.candidate_run_id "
+      "JOIN core.target_version t ON t.id = r.target_version_id WHERE t.name = ";
+  EXPECT_THAT(tdb.Query(by_target + "'faq-bot'"), ::testing::AnyOf("none", "info", "warning"));
+  EXPECT_EQ(tdb.Query("SELECT count(*) FROM (" + by_target + "'faq-bot') s"), "1");
+  EXPECT_EQ(tdb.Query(by_target + "'faq-bot-next'"), "critical");
+  EXPECT_THAT(demo.output, HasSubstr("the unchanged re-run passed and the drifted version was flagged critical"));
+}
+
 TEST(DemoCommand, WritesTheServiceAndPrometheusConfigsOfTheStackItPrints) {
   testing::TestDatabase tdb;
   testing::TempDir dir;

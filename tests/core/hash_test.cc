@@ -45,5 +45,35 @@ TEST(GoldenCase, RoundTripsThroughJson) {
   EXPECT_EQ(back->ContentHash(), a.ContentHash());
 }
 
+// A case as published before groups existed; its hash was computed
+// independently (Python json.dumps with sorted keys and compact separators).
+GoldenCase PinnedCase() {
+  GoldenCase c;
+  c.id = "refunds-001";
+  c.vars = {{"question", "How long?"}, {"expected", "30 days"}};
+  c.asserts = nlohmann::json::parse(R"([{"type":"icontains","value":"{{expected}}"}])");
+  c.tags = {"refunds"};
+  return c;
+}
+
+TEST(GoldenCase, ContentHashOfACaseWithoutGroupIsUnchangedByGroupSupport) {
+  EXPECT_EQ(PinnedCase().ContentHash(), "4a71da5ec5979e79925016f57add01ac14c0bfa7ec1a85a083a542b7f5fe4161");
+  EXPECT_FALSE(PinnedCase().ToJson().contains("group"));
+}
+
+TEST(GoldenCase, GroupIsPartOfTheContentHashWhenSet) {
+  GoldenCase c = PinnedCase();
+  c.group = "refund-policy";
+  EXPECT_EQ(c.ContentHash(), "8d2f3eeb068b61db9c620b71d7dcaa0f8a69180810b3e5bca7d4855f040651cb");
+}
+
+TEST(GoldenCase, GroupRoundTripsThroughJson) {
+  GoldenCase c = PinnedCase();
+  c.group = "refund-policy";
+  auto back = GoldenCaseFromJson(c.ToJson());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->group, "refund-policy");
+}
+
 }  // namespace
 }  // namespace dw

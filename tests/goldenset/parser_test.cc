@@ -271,6 +271,69 @@ TEST(ParsePromptfoo, MoreThanAThousandFileReferencesAreRefused) {
   EXPECT_THAT(parsed.error().message, HasSubstr(":1002:5: more than 1000 file:// references"));
 }
 
+TEST(ParseNative, ReadsAGroupPerCaseAndLeavesOthersUngrouped) {
+  auto parsed =
+      ParseGoldenSet("cases:\n  - id: a\n    group: doc-1\n  - id: b\n    group: doc-1\n  - id: c\n", "g.yaml");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_EQ(parsed->set.cases.size(), 3u);
+  EXPECT_EQ(parsed->set.cases[0].group, "doc-1");
+  EXPECT_EQ(parsed->set.cases[1].group, "doc-1");
+  EXPECT_EQ(parsed->set.cases[2].group, "");
+}
+
+TEST(ParseNative, EmptyGroupIsAnErrorAtItsLocation) {
+  auto parsed = ParseGoldenSet("cases:\n  - id: a\n    group: ''\n", "g.yaml");
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("g.yaml:3:12: 'group' must not be empty"));
+}
+
+TEST(ParseNative, GroupIsNotADefault) {
+  auto parsed = ParseGoldenSet("defaults:\n  group: all\ncases:\n  - id: a\n", "g.yaml");
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("unknown key 'group'"));
+}
+
+TEST(ParseJsonl, ReadsTheGroupField) {
+  auto parsed = ParseGoldenSet("{\"id\":\"a\",\"group\":\"t1\"}\n{\"id\":\"b\"}\n", "g.jsonl");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->set.cases[0].group, "t1");
+  EXPECT_EQ(parsed->set.cases[1].group, "");
+}
+
+TEST(ParseJsonl, NonStringGroupIsAnErrorNamingTheField) {
+  auto parsed = ParseGoldenSet("{\"id\":\"a\",\"group\":3}\n", "g.jsonl");
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("g.jsonl:1:1: 'group' must be a non-empty string"));
+}
+
+TEST(ParsePromptfoo, GroupComesFromMetadataGroupIncludingDefaultTest) {
+  auto parsed = ParseGoldenSet(
+      "defaultTest:\n  metadata: {group: shared}\n"
+      "tests:\n  - vars: {q: a}\n    metadata: {group: doc-7}\n  - vars: {q: b}\n",
+      "promptfooconfig.yaml");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_EQ(parsed->set.cases.size(), 2u);
+  EXPECT_EQ(parsed->set.cases[0].group, "doc-7");
+  EXPECT_EQ(parsed->set.cases[1].group, "shared");
+}
+
+TEST(ParsePromptfoo, NonStringMetadataGroupIsAnError) {
+  auto parsed = ParseGoldenSet("tests:\n  - vars: {q: a}\n    metadata: {group: [1]}\n", "p.yaml");
+  ASSERT_FALSE(parsed);
+  EXPECT_THAT(parsed.error().message, HasSubstr("'metadata.group' must be a non-empty string"));
+}
+
+TEST(ParseNative, GroupChangesTheCaseContentHashAndAbsenceKeepsIt) {
+  auto plain = ParseGoldenSet("cases:\n  - id: a\n    vars: {q: x}\n", "g.yaml");
+  auto grouped = ParseGoldenSet("cases:\n  - id: a\n    vars: {q: x}\n    group: g\n", "g.yaml");
+  ASSERT_TRUE(plain && grouped);
+  GoldenCase expected;
+  expected.id = "a";
+  expected.vars = {{"q", "x"}};
+  EXPECT_EQ(plain->set.cases[0].ContentHash(), expected.ContentHash());
+  EXPECT_NE(grouped->set.cases[0].ContentHash(), plain->set.cases[0].ContentHash());
+}
+
 TEST(NameFromPath, UsesTheFileStem) { EXPECT_EQ(NameFromPath("/x/y/faq.yaml"), "faq"); }
 
 }  // namespace
