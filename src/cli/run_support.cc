@@ -69,7 +69,7 @@ metrics::DriftMetricsOptions MetricsOptions() {
 }
 
 nlohmann::json ScorerSpec(const config::Config& config) {
-  nlohmann::json spec = {{"engine", BuildId()}};
+  nlohmann::json spec = {{"engine", std::string(scoring::kScoringVersion)}};
   if (!config.scorers.judge_target.empty()) {
     const auto& t = config.targets.at(config.scorers.judge_target);
     spec["judge"] = {{"target", t.name}, {"model", t.model}, {"version", t.VersionHash()}};

@@ -33,6 +33,12 @@
 
 namespace dw::scoring {
 
+// The version of the scoring semantics (every assertion type, the
+// aggregation above, text normalisation). Runs are compared only when their
+// scorers share it, so it changes when a change to this module could change
+// any stored score, not with every release of the tool.
+inline constexpr std::string_view kScoringVersion = "driftwatch-assertions/1";
+
 // One model output to score. The views must stay valid during Evaluate().
 struct ScoreInput {
   std::string_view output;                 // the model's text
