@@ -226,6 +226,9 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
                                                 "; defined targets: " + names);
     }
     target = &it->second;
+    if (!request.policy.empty() && !(*cfg)->policies.count(request.policy))
+      return Fail(ErrorKind::kInvalidInput, "unknown policy '" + request.policy + "' in " + (*cfg)->path +
+                                                "; defined policies: " + (*cfg)->PolicyNames());
     auto ref = store::ParseVersionRef(request.goldenset);
     if (!ref) return Fail(ref.error());
     auto version = store::FindVersion(**db, ref->first, ref->second);
@@ -251,6 +254,7 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
     spec.settings = {{"concurrency", concurrency}};
     if (request.has_budget) spec.settings["budget_usd"] = request.budget_usd;
     else if (target->budget_usd) spec.settings["budget_usd"] = *target->budget_usd;
+    if (!request.policy.empty()) spec.settings["policy"] = request.policy;
     open_streams(version->id, spec.run_id);
     auto created = store::CreateRun(**db, spec);
     if (!created) return Fail(created.error());

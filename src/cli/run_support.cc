@@ -177,7 +177,14 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
     record.metrics.push_back(std::move(text_obs));
     input.cases.push_back(std::move(record));
   }
-  stats::Policy policy = ToStatsPolicy((*cfg)->PolicyFor(candidate.golden_set));
+  const std::string policy_name =
+      candidate.settings.is_object() ? candidate.settings.value("policy", std::string()) : std::string();
+  auto policy_config = (*cfg)->PolicyForRun(candidate.golden_set, policy_name);
+  if (!policy_config)
+    return Fail(ErrorKind::kInvalidInput, "run " + candidate.id.substr(0, 8) + " is to be compared under policy '" +
+                                              policy_name + "', which " + (*cfg)->path +
+                                              " no longer defines; defined policies: " + (*cfg)->PolicyNames());
+  stats::Policy policy = ToStatsPolicy(*policy_config);
   std::uint64_t seed = stats::SeedForComparison(baseline.id, candidate.id);
   auto compared = stats::Compare(input, policy, seed);
   if (!compared) return Fail(compared.error());
@@ -188,6 +195,7 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
   j["golden_set_version"] = candidate.golden_set_version;
   j["baseline_target"] = baseline.target;
   j["candidate_target"] = candidate.target;
+  j["policy"]["name"] = policy_config->name;
   if (!note.empty()) j["note"] = note;
   store::ComparisonRecord record;
   record.baseline_run_id = baseline.id;
@@ -197,6 +205,7 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
   record.severity = stats::SeverityName(compared->severity);
   record.seed = stats::SeedHex(seed);
   record.policy = policy.ToJson();
+  record.policy["name"] = policy_config->name;
   record.result = j;
   record.computed_by = BuildId();
   record.created_by = ctx.user();

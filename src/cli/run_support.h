@@ -29,6 +29,9 @@ struct RunRequest {
   std::string push_url;
   std::string trigger = "manual";
   std::string schedule_name;
+  // A `policies:` entry to compare the run under (a schedule's `policy:`),
+  // recorded in the run's settings; empty: the golden set's policy.
+  std::string policy;
 };
 
 struct RunResult {
@@ -70,7 +73,10 @@ metrics::DriftMetricsOptions MetricsOptions();
 // result.comparison and critical_regression.
 Status CompareWithBaseline(Context& ctx, const store::RunInfo& candidate, RunResult& result);
 
-// Compares two stored runs (paired by case and repeat) and stores the result.
+// Compares two stored runs (paired by case and repeat) and stores the result
+// with the policy used (its name and every parameter). The policy is the
+// one recorded in the candidate's settings (a schedule's `policy:`), else the
+// golden set's; kInvalidInput when the recorded one is no longer configured.
 // Different golden-set versions are refused unless `common_cases_only`, which
 // pairs only cases whose content is identical in both versions.
 Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
