@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,9 @@ struct RunRequest {
   // A `policies:` entry to compare the run under (a schedule's `policy:`),
   // recorded in the run's settings; empty: the golden set's policy.
   std::string policy;
+  // Called on the calling thread once the run exists (created or reopened),
+  // with its id and the database URL it is stored in; may be empty.
+  std::function<void(const std::string& run_id, const std::string& database_url)> on_run_started;
 };
 
 struct RunResult {

@@ -234,6 +234,8 @@ TEST(ExampleConfig, ShippedExampleValidatesWhenItsVariablesAreSet) {
   EXPECT_EQ(config->targets.size(), 5u);
   EXPECT_EQ(config->targets.at("in-house").http.headers.at("Authorization"), "Bearer test-token");
   EXPECT_EQ(config->schedules.at("nightly-faq").timezone, "Europe/Paris");
+  EXPECT_EQ(config->schedules.at("nightly-faq").policy, "strict");
+  EXPECT_EQ(config->schedules.at("nightly-faq").concurrency, 8);
   EXPECT_EQ(config->scorers.judge_target, "judge");
 }
 
