@@ -65,9 +65,8 @@ TEST(RunInterruptAgain, SecondSigintExitsPromptlyWithoutWaitingForCallsInFlightA
                                        "\n    timeout_ms: 120000\n    retries: {max_attempts: 1}\n");
   std::string cases = "name: gs\ncases:\n";
   for (int i = 0; i < kFastCases + kSlowCases; ++i)
-    cases += "  - id: c" + std::to_string(100 + i) + "\n    vars: {question: \"" +
-             (i < kFastCases ? "fast" : "slow") + " question " + std::to_string(i) +
-             "\"}\n    assert: [{type: icontains, value: ok}]\n";
+    cases += "  - id: c" + std::to_string(100 + i) + "\n    vars: {question: \"" + (i < kFastCases ? "fast" : "slow") +
+             " question " + std::to_string(i) + "\"}\n    assert: [{type: icontains, value: ok}]\n";
   dir.WriteFile("gs.yaml", cases);
   testing::DriftwatchCli cli(dir.path(), tdb.url());
   cli.SetEnv("DW_INTERRUPT_KEY", "sk-test");
@@ -97,8 +96,8 @@ TEST(RunInterruptAgain, SecondSigintExitsPromptlyWithoutWaitingForCallsInFlightA
   ASSERT_TRUE(ended.exited()) << "signal " << ended.signal << (ended.timed_out ? " (timed out)" : "");
   EXPECT_LT(seconds, 5.0) << "the second SIGINT did not end the run promptly";
   EXPECT_EQ(ended.exit_code, 3) << ended.err;  // README "Exit codes": 3 = run cancelled
-  EXPECT_THAT(ended.err, HasSubstr("interrupted again: exiting now; resume with driftwatch run --resume " +
-                                   run_id.substr(0, 8)));
+  EXPECT_THAT(ended.err,
+              HasSubstr("interrupted again: exiting now; resume with driftwatch run --resume " + run_id.substr(0, 8)));
   EXPECT_THAT(ended.err, Not(HasSubstr("cancelled (interrupted)")));  // it did not finish the first way
   EXPECT_EQ(tdb.Query("SELECT status FROM run.run"), "cancelled");
   EXPECT_EQ(QueryInt(tdb, "SELECT count(*) FROM run.result"), stored);  // kept; the hanging calls stored nothing

@@ -48,16 +48,17 @@ TEST(SchedulePolicy, AFiredJobIsComparedUnderTheSchedulesPolicyAndTheComparisonR
   // The demo's config, with a "strict" policy that the schedule names.
   std::string config = testing::ReadFile(demo_dir + "/driftwatch.yaml");
   config = ReplaceOnce(config, "    repeat: 2\n", "    repeat: 2\n    policy: strict\n");
-  config = ReplaceOnce(config, "policies:\n", "policies:\n  strict: {alpha: 0.001, delta_min: 0.07, ni_margin: 0.03}\n");
+  config =
+      ReplaceOnce(config, "policies:\n", "policies:\n  strict: {alpha: 0.001, delta_min: 0.07, ni_margin: 0.03}\n");
   dir.WriteFile("strict.yaml", config);
-  const std::string before = tdb.Query("SELECT count(*) FROM run.comparison");
 
   FireAndServeOnce(cli, "strict.yaml", "faq-every-5-minutes");
 
   const std::string scheduled_faq_bot =
-      "SELECT id FROM run.run WHERE schedule_name = 'faq-every-5-minutes' AND target = 'faq-bot'";
+      "SELECT r.id FROM run.run r JOIN core.target_version t ON t.id = r.target_version_id "
+      "WHERE r.schedule_name = 'faq-every-5-minutes' AND t.name = 'faq-bot'";
   EXPECT_EQ(tdb.Query("SELECT settings->>'policy' FROM run.run WHERE id = (" + scheduled_faq_bot + ")"), "strict");
-  ASSERT_EQ(tdb.Query("SELECT count(*) FROM run.comparison"), std::to_string(std::stoi(before) + 1))
+  ASSERT_EQ(tdb.Query("SELECT count(*) FROM run.comparison WHERE candidate_run_id = (" + scheduled_faq_bot + ")"), "1")
       << "the scheduled faq-bot run was not compared with its baseline";
   EXPECT_EQ(tdb.Query("SELECT policy->>'name' || ' ' || (policy->>'alpha')::float8 || ' ' || "
                       "(policy->>'delta_min')::float8 || ' ' || (policy->>'ni_margin')::float8 "
