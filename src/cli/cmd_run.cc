@@ -1,14 +1,20 @@
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <future>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -23,6 +29,7 @@
 #include "providers/provider.h"
 #include "replay/engine.h"
 #include "replay/provider_grader.h"
+#include "replay/summary.h"
 #include "store/goldenset_repo.h"
 #include "store/run_repo.h"
 
@@ -32,8 +39,130 @@ namespace dw::cli {
 namespace {
 
 std::atomic<bool> g_cancel{false};
+// SIGINT/SIGTERM received during this `run`; the second one ends the process.
+std::atomic<int> g_interrupts{0};
+// Write end of the InterruptAgainWatcher's pipe, -1 when there is none.
+std::atomic<int> g_interrupt_again_fd{-1};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs lock-free atomics");
 
-extern "C" void OnInterrupt(int) { g_cancel.store(true); }
+extern "C" void OnInterrupt(int) {
+  const int saved_errno = errno;
+  g_cancel.store(true);
+  if (g_interrupts.fetch_add(1) >= 1) {
+    const int fd = g_interrupt_again_fd.load();
+    const char byte = 'x';
+    if (fd >= 0) (void)!write(fd, &byte, 1);
+  }
+  errno = saved_errno;
+}
+
+// The second interrupt of a `run` (SIGINT or SIGTERM after the first): the
+// first one lets the calls in flight finish; this one does not wait for them.
+// A thread blocked on a pipe that the signal handler writes to, so that it
+// may do what a handler cannot: record the run `cancelled` (its results
+// committed so far are kept; the batch being written is rolled back by the
+// database when the connection drops, so nothing is half-written), print how
+// to resume, and end the process with kExitRuntimeFailure, the code of a
+// cancelled run. Recording is bounded by kRecordSeconds; past that the run
+// stays `running`, as after a crash, and resumes the same way.
+class InterruptAgainWatcher {
+ public:
+  static constexpr std::chrono::seconds kRecordSeconds{2};
+
+  InterruptAgainWatcher(std::ostream& err, std::string actor) : err_(err), actor_(std::move(actor)) {
+    if (pipe2(fds_, O_CLOEXEC) != 0) {
+      fds_[0] = fds_[1] = -1;
+      return;  // then a second interrupt is handled like the first
+    }
+    thread_ = std::thread([this] { Loop(); });
+    g_interrupt_again_fd.store(fds_[1]);
+  }
+
+  // Call after the interrupt handlers are uninstalled.
+  ~InterruptAgainWatcher() {
+    g_interrupt_again_fd.store(-1);
+    if (thread_.joinable()) {
+      stopping_.store(true);
+      const char byte = 's';
+      (void)!write(fds_[1], &byte, 1);
+      thread_.join();
+    }
+    for (int fd : fds_)
+      if (fd >= 0) close(fd);
+  }
+  InterruptAgainWatcher(const InterruptAgainWatcher&) = delete;
+  InterruptAgainWatcher& operator=(const InterruptAgainWatcher&) = delete;
+
+  // The run being replayed, once it exists; thread-safe.
+  void SetRun(const std::string& run_id, const std::string& database_url) {
+    std::lock_guard<std::mutex> lock(mu_);
+    run_id_ = run_id;
+    database_url_ = database_url;
+    started_ = std::chrono::steady_clock::now();
+  }
+
+ private:
+  void Loop() {
+    char byte = 0;
+    while (true) {
+      ssize_t n = read(fds_[0], &byte, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || stopping_.load()) return;
+      break;
+    }
+    std::string run_id, url;
+    std::chrono::steady_clock::time_point started;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      run_id = run_id_;
+      url = database_url_;
+      started = started_;
+    }
+    err_ << "\ndriftwatch: interrupted again: exiting now";
+    if (run_id.empty()) {
+      err_ << " (no run was started)" << std::endl;
+      std::_Exit(kExitRuntimeFailure);
+    }
+    err_ << "; resume with driftwatch run --resume " << run_id.substr(0, 8) << std::endl;
+    // The recording thread is abandoned (never joined) if it overruns.
+    auto recorded = std::make_shared<std::promise<void>>();
+    std::future<void> done = recorded->get_future();
+    std::thread([recorded, run_id, url, started, actor = actor_] {
+      RecordCancelled(run_id, url, started, actor);
+      recorded->set_value();
+    }).detach();
+    (void)done.wait_for(kRecordSeconds);
+    std::_Exit(kExitRuntimeFailure);
+  }
+
+  // Marks the run `cancelled` with the summary of the results committed so
+  // far, unless it is no longer running; errors are ignored (the run then
+  // stays `running`, which --resume handles too).
+  static void RecordCancelled(const std::string& run_id, const std::string& url,
+                              std::chrono::steady_clock::time_point started, const std::string& actor) {
+    auto db = store::Database::Connect(url);
+    if (!db) return;
+    auto status = store::GetRun(**db, run_id);
+    if (!status || status->status != "running") return;
+    auto results = store::LoadResults(**db, run_id, false);
+    if (!results) return;
+    replay::RunSummary summary;
+    for (const auto& r : *results) summary.Add(r);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    nlohmann::json summary_json = summary.ToJson(seconds);
+    summary_json["budget_exhausted"] = false;
+    (void)store::FinishRun(**db, run_id, "cancelled", summary_json, "", actor);
+  }
+
+  std::ostream& err_;
+  std::string actor_;
+  int fds_[2] = {-1, -1};
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::string run_id_, database_url_;
+  std::chrono::steady_clock::time_point started_;
+};
 
 class StoreCaseSource : public replay::CaseSource {
  public:
@@ -153,22 +282,31 @@ int RunCommand(const Args& args, std::ostream& out, std::ostream& err) {
   Context ctx(global, out, err);
   if (vm.count("budget")) request.has_budget = true;
   g_cancel.store(false);
-  struct sigaction action {};
-  action.sa_handler = OnInterrupt;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  auto result = ExecuteRun(ctx, request, &g_cancel);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  if (!result) return ReportError(err, result.error());
-  PrintRunResult(ctx, *result);
-  if (result->cancelled)
-    err << "driftwatch: run " << result->run_id.substr(0, 8) << " cancelled (interrupted): the "
-        << result->summary.results() << " results stored so far are kept; finish it with: driftwatch run --resume "
-        << result->run_id.substr(0, 8) << "\n";
+  g_interrupts.store(0);
+  std::optional<Result<RunResult>> result;
+  {
+    InterruptAgainWatcher watcher(err, ctx.user());
+    request.on_run_started = [&watcher](const std::string& run_id, const std::string& database_url) {
+      watcher.SetRun(run_id, database_url);
+    };
+    struct sigaction action {};
+    action.sa_handler = OnInterrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    result = ExecuteRun(ctx, request, &g_cancel);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+  }
+  if (!*result) return ReportError(err, result->error());
+  const RunResult& run = **result;
+  PrintRunResult(ctx, run);
+  if (run.cancelled)
+    err << "driftwatch: run " << run.run_id.substr(0, 8) << " cancelled (interrupted): the "
+        << run.summary.results() << " results stored so far are kept; finish it with: driftwatch run --resume "
+        << run.run_id.substr(0, 8) << "\n";
   ctx.Trace("printed");
-  return result->exit_code;
+  return run.exit_code;
 }
 
 Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std::atomic<bool>* cancel) {
@@ -229,6 +367,9 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
                                                 "; defined targets: " + names);
     }
     target = &it->second;
+    if (!request.policy.empty() && !(*cfg)->policies.count(request.policy))
+      return Fail(ErrorKind::kInvalidInput, "unknown policy '" + request.policy + "' in " + (*cfg)->path +
+                                                "; defined policies: " + (*cfg)->PolicyNames());
     auto ref = store::ParseVersionRef(request.goldenset);
     if (!ref) return Fail(ref.error());
     auto version = store::FindVersion(**db, ref->first, ref->second);
@@ -254,12 +395,14 @@ Result<RunResult> ExecuteRun(Context& ctx, const RunRequest& request, const std:
     spec.settings = {{"concurrency", concurrency}};
     if (request.has_budget) spec.settings["budget_usd"] = request.budget_usd;
     else if (target->budget_usd) spec.settings["budget_usd"] = *target->budget_usd;
+    if (!request.policy.empty()) spec.settings["policy"] = request.policy;
     open_streams(version->id, spec.run_id);
     auto created = store::CreateRun(**db, spec);
     if (!created) return Fail(created.error());
     run = *created;
   }
   ctx.Trace("run registered");
+  if (request.on_run_started) request.on_run_started(run.id, *url);
 
   auto version = store::FindVersion(**db, run.golden_set, run.golden_set_version);
   if (!version) return Fail(version.error());

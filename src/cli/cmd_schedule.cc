@@ -69,6 +69,9 @@ int List(Context& ctx, int count) {
                      {"repeat", s.config.repeat},
                      {"catch_up", s.config.catch_up},
                      {"enabled", s.config.enabled},
+                     {"policy", s.config.policy.empty() ? nlohmann::json() : nlohmann::json(s.config.policy)},
+                     {"budget_usd", s.config.budget_usd ? nlohmann::json(*s.config.budget_usd) : nlohmann::json()},
+                     {"concurrency", s.config.concurrency > 0 ? nlohmann::json(s.config.concurrency) : nlohmann::json()},
                      {"next_fires", next}});
     }
     ctx.out() << arr.dump(2) << "\n";

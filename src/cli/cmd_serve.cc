@@ -52,6 +52,12 @@ class ReplayJobRunner : public sched::JobRunner {
     request.trigger = job.trigger;
     request.schedule_name = job.schedule_name;
     request.resume_run = job.run_id;
+    // The schedule's budget and concurrency are already on the job's target
+    // (sched::ConfigForJob); its policy travels with the run's settings.
+    if (context.config && !job.schedule_name.empty()) {
+      auto schedule = context.config->schedules.find(job.schedule_name);
+      if (schedule != context.config->schedules.end()) request.policy = schedule->second.policy;
+    }
     auto result = ExecuteRun(ctx, request, context.cancel);
     if (!result) return Fail(result.error());
     if (drift_ && !result->cancelled) {

@@ -296,7 +296,14 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
     record.metrics.push_back(std::move(text_obs));
     input.cases.push_back(std::move(record));
   }
-  stats::Policy policy = ToStatsPolicy((*cfg)->PolicyFor(candidate.golden_set));
+  const std::string policy_name =
+      candidate.settings.is_object() ? candidate.settings.value("policy", std::string()) : std::string();
+  auto policy_config = (*cfg)->PolicyForRun(candidate.golden_set, policy_name);
+  if (!policy_config)
+    return Fail(ErrorKind::kInvalidInput, "run " + candidate.id.substr(0, 8) + " is to be compared under policy '" +
+                                              policy_name + "', which " + (*cfg)->path +
+                                              " no longer defines; defined policies: " + (*cfg)->PolicyNames());
+  stats::Policy policy = ToStatsPolicy(*policy_config);
   std::uint64_t seed = stats::SeedForComparison(baseline.id, candidate.id);
   auto compared = stats::Compare(input, policy, seed);
   if (!compared) return Fail(compared.error());
@@ -311,6 +318,7 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
   // Cases sharing a group are resampled and flipped as one cluster.
   j["clustered"] = !groups.empty();
   j["groups"] = groups.size();
+  j["policy"]["name"] = policy_config->name;
   if (!note.empty()) j["note"] = note;
   store::ComparisonRecord record;
   record.baseline_run_id = baseline.id;
@@ -320,6 +328,7 @@ Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& basel
   record.severity = stats::SeverityName(compared->severity);
   record.seed = stats::SeedHex(seed);
   record.policy = policy.ToJson();
+  record.policy["name"] = policy_config->name;
   record.result = j;
   record.computed_by = BuildId();
   record.created_by = ctx.user();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,6 +37,12 @@ struct RunRequest {
   std::string push_url;
   std::string trigger = "manual";
   std::string schedule_name;
+  // A `policies:` entry to compare the run under (a schedule's `policy:`),
+  // recorded in the run's settings; empty: the golden set's policy.
+  std::string policy;
+  // Called on the calling thread once the run exists (created or reopened),
+  // with its id and the database URL it is stored in; may be empty.
+  std::function<void(const std::string& run_id, const std::string& database_url)> on_run_started;
 };
 
 struct RunResult {
@@ -101,8 +108,12 @@ Result<ComparisonPlan> PlanComparison(Context& ctx, const store::RunInfo& baseli
                                       bool common_cases_only);
 
 // Compares two stored runs (paired by case and repeat) and stores the
-// result: PlanComparison, then a refusal is a kConflict error. Cases sharing
-// a golden-set `group` are resampled as clusters (the result's "clustered").
+// result with the policy used (its name and every parameter):
+// PlanComparison, then a refusal is a kConflict error. The policy is the one
+// recorded in the candidate's settings (a schedule's `policy:`), else the
+// golden set's; kInvalidInput when the recorded one is no longer configured.
+// Cases sharing a golden-set `group` are resampled as clusters (the result's
+// "clustered").
 Result<nlohmann::json> CompareAndStore(Context& ctx, const store::RunInfo& baseline, const store::RunInfo& candidate,
                                        bool common_cases_only);
 // The same with a plan already made (its refusal, if any, is returned).

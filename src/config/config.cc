@@ -54,4 +54,17 @@ PolicyConfig Config::PolicyFor(const std::string& goldenset) const {
   return p;
 }
 
+std::optional<PolicyConfig> Config::PolicyForRun(const std::string& goldenset, const std::string& policy) const {
+  if (policy.empty()) return PolicyFor(goldenset);
+  auto it = policies.find(policy);
+  if (it == policies.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Config::PolicyNames() const {
+  std::string names;
+  for (const auto& [name, p] : policies) names += (names.empty() ? "" : ", ") + name;
+  return names.empty() ? "(none)" : names;
+}
+
 }  // namespace dw::config

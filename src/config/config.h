@@ -110,6 +110,14 @@ struct ScheduleConfig {
   int repeat = 1;
   std::string catch_up = "once";  // once | skip
   bool enabled = true;
+  // The `policies:` entry its runs are compared under (the loader checks it
+  // exists); empty: the golden set's policy (Config::PolicyFor).
+  std::string policy;
+  // Cost budget of each of its runs, in USD; unset: the target's budget_usd.
+  std::optional<double> budget_usd;
+  // Calls in flight per run; 0: the target's concurrency, else the config's.
+  // Never more than the target's own concurrency when it sets one.
+  int concurrency = 0;
 };
 
 // Statistical and sign-off policy for a golden set (defaults from
@@ -149,6 +157,12 @@ struct Config {
 
   // The policy for a golden set: its own entry, else "default", else defaults.
   PolicyConfig PolicyFor(const std::string& goldenset) const;
+  // The policy a run of `goldenset` is compared under: the entry `policy`
+  // names (a schedule's `policy:`), or PolicyFor(goldenset) when `policy` is
+  // empty. nullopt when `policy` names no entry of `policies`.
+  std::optional<PolicyConfig> PolicyForRun(const std::string& goldenset, const std::string& policy) const;
+  // The names of `policies`, comma-separated, for messages ("(none)" when empty).
+  std::string PolicyNames() const;
 };
 
 }  // namespace dw::config

@@ -178,7 +178,10 @@ void ParseTarget(const std::string& name, const YAML::Node& node, Config& config
 void ParseSchedule(const std::string& name, const YAML::Node& node, Config& config, Diagnostics& diag) {
   const std::string what = "schedule '" + name + "'";
   if (!IsMapOrReport(node, what, diag)) return;
-  CheckKeys(node, {"cron", "timezone", "goldenset", "targets", "repeat", "catch_up", "enabled"}, what, diag);
+  CheckKeys(node,
+            {"cron", "timezone", "goldenset", "targets", "repeat", "catch_up", "enabled", "policy", "budget_usd",
+             "concurrency"},
+            what, diag);
   ScheduleConfig s;
   s.name = name;
   if (auto v = GetString(node, "cron", diag, true)) s.cron = *v;
@@ -194,6 +197,12 @@ void ParseSchedule(const std::string& name, const YAML::Node& node, Config& conf
   if (auto v = GetInt(node, "repeat", diag, false, 1, 100)) s.repeat = static_cast<int>(*v);
   if (auto v = GetEnum(node, "catch_up", {"once", "skip"}, diag)) s.catch_up = *v;
   if (auto v = GetBool(node, "enabled", diag)) s.enabled = *v;
+  if (auto v = GetString(node, "policy", diag)) {
+    if (v->empty()) diag.Add(node["policy"], what + ": 'policy' must name an entry of 'policies'");
+    s.policy = *v;  // checked against `policies:` once they are all read (CheckSchedulePolicies)
+  }
+  if (auto v = GetNumber(node, "budget_usd", diag, false, 0)) s.budget_usd = *v;
+  if (auto v = GetInt(node, "concurrency", diag, false, 1, 10000)) s.concurrency = static_cast<int>(*v);
   config.schedules[name] = std::move(s);
 }
 
@@ -222,6 +231,19 @@ void ParsePolicy(const std::string& name, const YAML::Node& node, Config& config
     }
   }
   config.policies[name] = std::move(p);
+}
+
+// Every schedule's `policy:` must name an entry of `policies:` (which may
+// come after `schedules:` in the file).
+void CheckSchedulePolicies(const YAML::Node& schedules, const Config& config, Diagnostics& diag) {
+  if (!schedules || !schedules.IsMap()) return;
+  for (auto it = schedules.begin(); it != schedules.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    auto s = config.schedules.find(name);
+    if (s == config.schedules.end() || s->second.policy.empty() || config.policies.count(s->second.policy)) continue;
+    diag.Add(it->second["policy"], "schedule '" + name + "': unknown policy '" + s->second.policy +
+                                       "'; defined policies: " + config.PolicyNames());
+  }
 }
 
 template <typename Fn>
@@ -280,6 +302,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& file) {
   ForEachNamed(*root, "policies", diag, [&](const std::string& name, const YAML::Node& node) {
     ParsePolicy(name, node, config, diag);
   });
+  CheckSchedulePolicies((*root)["schedules"], config, diag);
   if (const YAML::Node m = (*root)["metrics"]; m && IsMapOrReport(m, "'metrics'", diag)) {
     CheckKeys(m, {"pushgateway", "textfile", "listen"}, "metrics", diag);
     if (auto v = GetExpanded(m, "pushgateway", diag)) config.metrics.pushgateway_url = *v;

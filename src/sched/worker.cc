@@ -42,6 +42,21 @@ std::shared_ptr<const config::Config> ConfigForSlot(std::shared_ptr<const config
   return shared;
 }
 
+std::shared_ptr<const config::Config> ConfigForJob(std::shared_ptr<const config::Config> config, const Job& job) {
+  if (!config || job.schedule_name.empty()) return ConfigForSlot(std::move(config), job.target, job.target_slots);
+  auto schedule = config->schedules.find(job.schedule_name);
+  auto target = config->targets.find(job.target);
+  if (schedule == config->schedules.end() || target == config->targets.end() ||
+      (!schedule->second.budget_usd && schedule->second.concurrency <= 0))
+    return ConfigForSlot(std::move(config), job.target, job.target_slots);
+  auto adjusted = std::make_shared<config::Config>(*config);
+  config::TargetConfig& t = adjusted->targets.at(job.target);
+  const config::ScheduleConfig& s = schedule->second;
+  if (s.budget_usd) t.budget_usd = s.budget_usd;
+  if (s.concurrency > 0) t.concurrency = t.concurrency > 0 ? std::min(t.concurrency, s.concurrency) : s.concurrency;
+  return ConfigForSlot(std::move(adjusted), job.target, job.target_slots);
+}
+
 std::string DefaultWorkerId() {
   std::random_device rd;
   char suffix[8];
@@ -209,7 +224,7 @@ void WorkerPool::Execute(Slot& slot, store::Database& db, const Job& job,
       result = Fail(url.error());
     } else {
       JobContext context{*url, &slot.cancel, slot.id, lease,
-                         ConfigForSlot(std::move(config), job.target, job.target_slots)};
+                         ConfigForJob(std::move(config), job)};
       try {
         result = runner_.Run(job, context);
       } catch (const std::exception& e) {

@@ -40,9 +40,9 @@ struct JobContext {
   std::string worker_id;
   Lease lease;
   // The configuration in force when the job was claimed, with the job's
-  // target limited to one slot's share of its rate limit and concurrency
-  // (ConfigForSlot with Job::target_slots); null when the pool has no config
-  // source.
+  // target given its schedule's budget and concurrency and limited to one
+  // slot's share of its rate limit and concurrency (ConfigForJob); null when
+  // the pool has no config source.
   std::shared_ptr<const config::Config> config;
 };
 
@@ -164,5 +164,12 @@ config::RateLimit RateLimitShare(const config::RateLimit& limit, int slots);
 // slots). `config` itself when slots <= 1 or the target is not in it.
 std::shared_ptr<const config::Config> ConfigForSlot(std::shared_ptr<const config::Config> config,
                                                     const std::string& target, int slots);
+
+// `config` as job `job` runs it. When the job comes from a schedule of
+// `config`, its target takes that schedule's budget_usd and concurrency (a
+// schedule's concurrency replaces the config's default but never exceeds the
+// target's own); then ConfigForSlot with Job::target_slots. `config` itself
+// when nothing changes.
+std::shared_ptr<const config::Config> ConfigForJob(std::shared_ptr<const config::Config> config, const Job& job);
 
 }  // namespace dw::sched

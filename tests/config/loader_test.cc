@@ -134,6 +134,61 @@ TEST(ParseConfigErrors, ScheduleReferencingUnknownTargetIsAnError) {
               HasSubstr("unknown target 'ghost'"));
 }
 
+// A schedule with `policy`, `budget_usd` and `concurrency`, its policy
+// defined after the schedules (as the shipped example does).
+constexpr const char* kSchedulePolicyHead =
+    "targets:\n  s: {provider: sim, prompt: x}\nschedules:\n  n:\n    cron: '* * * * *'\n    goldenset: g\n"
+    "    targets: [s]\n";
+
+TEST(ParseConfig, ScheduleCarriesItsPolicyBudgetAndConcurrency) {
+  auto config = ParseConfig(std::string(kSchedulePolicyHead) +
+                                "    policy: strict\n    budget_usd: 1.5\n    concurrency: 4\n"
+                                "policies:\n  strict: {alpha: 0.001, delta_min: 0.05}\n",
+                            "dw.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  const ScheduleConfig& s = config->schedules.at("n");
+  EXPECT_EQ(s.policy, "strict");
+  ASSERT_TRUE(s.budget_usd.has_value());
+  EXPECT_DOUBLE_EQ(*s.budget_usd, 1.5);
+  EXPECT_EQ(s.concurrency, 4);
+  auto policy = config->PolicyForRun("g", s.policy);
+  ASSERT_TRUE(policy.has_value());
+  EXPECT_EQ(policy->name, "strict");
+  EXPECT_DOUBLE_EQ(policy->alpha, 0.001);
+  EXPECT_DOUBLE_EQ(policy->delta_min, 0.05);
+}
+
+TEST(ParseConfig, ScheduleWithoutPolicySettingsUsesTheGoldenSetsPolicyAndTheTargetsLimits) {
+  auto config = ParseConfig(std::string(kSchedulePolicyHead) + "policies:\n  g: {delta_min: 0.04}\n", "dw.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  const ScheduleConfig& s = config->schedules.at("n");
+  EXPECT_EQ(s.policy, "");
+  EXPECT_FALSE(s.budget_usd.has_value());
+  EXPECT_EQ(s.concurrency, 0);
+  EXPECT_DOUBLE_EQ(config->PolicyForRun("g", s.policy)->delta_min, 0.04);
+}
+
+TEST(ParseConfigErrors, ScheduleNamingAnUndefinedPolicyListsTheDefinedOnesWithPosition) {
+  auto msg = ErrorOf(std::string(kSchedulePolicyHead) +
+                     "    policy: strikt\npolicies:\n  strict: {alpha: 0.001}\n  default: {}\n");
+  EXPECT_THAT(msg, HasSubstr("dw.yaml:8:13: schedule 'n': unknown policy 'strikt'; defined policies: default, strict"));
+}
+
+TEST(ParseConfigErrors, ScheduleNamingAPolicyWhenNoneIsDefinedSaysSo) {
+  EXPECT_THAT(ErrorOf(std::string(kSchedulePolicyHead) + "    policy: strict\n"),
+              HasSubstr("dw.yaml:8:13: schedule 'n': unknown policy 'strict'; defined policies: (none)"));
+}
+
+TEST(ParseConfigErrors, ScheduleWithNegativeBudgetIsAnErrorWithPosition) {
+  EXPECT_THAT(ErrorOf(std::string(kSchedulePolicyHead) + "    budget_usd: -0.5\n"),
+              HasSubstr("dw.yaml:8:17: 'budget_usd' = -0.5 is out of range"));
+}
+
+TEST(ParseConfigErrors, ScheduleWithZeroConcurrencyIsAnErrorWithPosition) {
+  EXPECT_THAT(ErrorOf(std::string(kSchedulePolicyHead) + "    concurrency: 0\n"),
+              HasSubstr("dw.yaml:8:18: 'concurrency' = 0 is out of range 1 .. 10000"));
+}
+
 TEST(ParseConfigErrors, ApiKeyInsteadOfVariableNameIsRejected) {
   EXPECT_THAT(ErrorOf("targets:\n  b: {provider: openai-chat, base_url: http://x, model: m, prompt: p, api_key_env: "
                       "'sk-live abc'}\n"),
@@ -179,6 +234,8 @@ TEST(ExampleConfig, ShippedExampleValidatesWhenItsVariablesAreSet) {
   EXPECT_EQ(config->targets.size(), 5u);
   EXPECT_EQ(config->targets.at("in-house").http.headers.at("Authorization"), "Bearer test-token");
   EXPECT_EQ(config->schedules.at("nightly-faq").timezone, "Europe/Paris");
+  EXPECT_EQ(config->schedules.at("nightly-faq").policy, "strict");
+  EXPECT_EQ(config->schedules.at("nightly-faq").concurrency, 8);
   EXPECT_EQ(config->scorers.judge_target, "judge");
 }
 

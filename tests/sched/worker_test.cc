@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -155,6 +156,59 @@ TEST(ConfigForSlot, LimitsOnlyTheJobsTargetToOneSlotsShare) {
   EXPECT_EQ(ConfigForSlot(config, "api", 16)->targets.at("api").concurrency, 1);
   EXPECT_EQ(ConfigForSlot(config, "api", 1), config);
   EXPECT_EQ(ConfigForSlot(config, "missing", 4), config);
+}
+
+// A config with one target whose own concurrency is `target_concurrency`
+// (0: unset) and a schedule "nightly" of it with `budget` and `concurrency`.
+std::shared_ptr<const config::Config> ScheduledConfig(int target_concurrency, std::optional<double> budget,
+                                                      int concurrency) {
+  auto config = std::make_shared<config::Config>();
+  config->concurrency = 16;
+  config->targets["bot"].concurrency = target_concurrency;
+  config->targets["bot"].budget_usd = 9.0;
+  config->schedules["nightly"].targets = {"bot"};
+  config->schedules["nightly"].budget_usd = budget;
+  config->schedules["nightly"].concurrency = concurrency;
+  return config;
+}
+
+Job ScheduledJob(const std::string& schedule, int slots) {
+  Job job;
+  job.schedule_name = schedule;
+  job.target = "bot";
+  job.target_slots = slots;
+  return job;
+}
+
+TEST(ConfigForJob, AScheduledJobsTargetTakesItsSchedulesBudgetAndConcurrency) {
+  auto config = ScheduledConfig(0, 0.25, 6);
+  auto adjusted = ConfigForJob(config, ScheduledJob("nightly", 1));
+  EXPECT_EQ(adjusted->targets.at("bot").concurrency, 6);
+  ASSERT_TRUE(adjusted->targets.at("bot").budget_usd.has_value());
+  EXPECT_DOUBLE_EQ(*adjusted->targets.at("bot").budget_usd, 0.25);
+  EXPECT_DOUBLE_EQ(*config->targets.at("bot").budget_usd, 9.0);  // the original is untouched
+}
+
+TEST(ConfigForJob, AScheduleNeverRaisesConcurrencyAboveTheTargetsOwn) {
+  EXPECT_EQ(ConfigForJob(ScheduledConfig(4, std::nullopt, 32), ScheduledJob("nightly", 1))->targets.at("bot").concurrency,
+            4);
+  EXPECT_EQ(ConfigForJob(ScheduledConfig(8, std::nullopt, 2), ScheduledJob("nightly", 1))->targets.at("bot").concurrency,
+            2);
+}
+
+TEST(ConfigForJob, TheSchedulesConcurrencyIsSharedBetweenTheTargetsSlots) {
+  auto adjusted = ConfigForJob(ScheduledConfig(0, std::nullopt, 12), ScheduledJob("nightly", 3));
+  EXPECT_EQ(adjusted->targets.at("bot").concurrency, 4);
+}
+
+TEST(ConfigForJob, JobsOfUnknownOrUnsetSchedulesKeepTheTargetsSettings) {
+  auto config = ScheduledConfig(5, std::nullopt, 0);
+  EXPECT_EQ(ConfigForJob(config, ScheduledJob("nightly", 1)), config);
+  EXPECT_EQ(ConfigForJob(config, ScheduledJob("gone", 1)), config);
+  EXPECT_EQ(ConfigForJob(config, ScheduledJob("", 1)), config);
+  auto api = ConfigForJob(ScheduledConfig(0, 0.5, 3), ScheduledJob("", 1));
+  EXPECT_EQ(api->targets.at("bot").concurrency, 0);
+  EXPECT_DOUBLE_EQ(*api->targets.at("bot").budget_usd, 9.0);
 }
 
 TEST(WorkerPoolTest, TheRunnerGetsItsTargetsShareOfTheRateLimitForTheSlotsAtClaimTime) {
