@@ -1,13 +1,15 @@
 #include "replay/engine.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <map>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <gtest/gtest.h>
+#include "memory_streams.h"
 
 namespace dw::replay {
 namespace {
@@ -20,29 +22,13 @@ GoldenCase MakeCase(const std::string& id, const std::string& expected) {
   return c;
 }
 
-class VectorSource : public CaseSource {
- public:
-  explicit VectorSource(std::vector<GoldenCase> cases, size_t batch = 3) : cases_(std::move(cases)), batch_(batch) {}
-  Result<std::vector<GoldenCase>> Next() override {
-    std::vector<GoldenCase> out;
-    while (pos_ < cases_.size() && out.size() < batch_) out.push_back(cases_[pos_++]);
-    return out;
-  }
+using testing::MemorySink;
 
- private:
-  std::vector<GoldenCase> cases_;
-  size_t batch_;
-  size_t pos_ = 0;
-};
-
-class MemorySink : public ResultSink {
+// Three cases a batch, so the engine reads ahead across batches.
+class VectorSource : public testing::VectorSource {
  public:
-  Status Add(ReplayResult r) override {
-    results.push_back(std::move(r));
-    return Ok();
-  }
-  Status Flush() override { return Ok(); }
-  std::vector<ReplayResult> results;
+  explicit VectorSource(std::vector<GoldenCase> cases, size_t batch = 3)
+      : testing::VectorSource(std::move(cases), batch) {}
 };
 
 // Answers on the io_context: "the answer is <expected>" unless told otherwise.

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "memory_streams.h"
 #include "providers/provider.h"
 #include "replay/engine.h"
 #include "scoring/scorer.h"
@@ -296,24 +297,8 @@ TEST(ProviderGraderEmbeddings, AMissingKeyVariableIsRefusedAtCreation) {
 
 // Through the replay engine: a judge that cannot give a verdict makes the
 // case a provider_error (excluded from the pass rate), never a pass.
-class OneBatchSource : public CaseSource {
- public:
-  explicit OneBatchSource(std::vector<GoldenCase> cases) : cases_(std::move(cases)) {}
-  Result<std::vector<GoldenCase>> Next() override { return std::exchange(cases_, {}); }
-
- private:
-  std::vector<GoldenCase> cases_;
-};
-
-class MemorySink : public ResultSink {
- public:
-  Status Add(ReplayResult r) override {
-    results.push_back(std::move(r));
-    return Ok();
-  }
-  Status Flush() override { return Ok(); }
-  std::vector<ReplayResult> results;
-};
+using testing::MemorySink;
+using OneBatchSource = testing::VectorSource;
 
 std::vector<ReplayResult> ReplayWithJudge(const std::string& judge_reply) {
   TestHttpServer server([judge_reply](const TestHttpRequest&) { return JudgeSays(judge_reply); });
