@@ -418,9 +418,14 @@ Status ResultWriter::WriteBatch(std::vector<ReplayResult>& batch) {
                                       PgText(s.reason));
         scores.complete();
       }
-      tx.exec("INSERT INTO run.result SELECT * FROM stage_result ON CONFLICT DO NOTHING");
+      // Scores go in only with the results this batch stored: a result
+      // stored before (a batch redone after a crash) keeps its own scores.
+      // Joining the staged scores with the few rows just inserted, not with
+      // run.result, keeps each batch's cost independent of the table's size.
       tx.exec(
-          "INSERT INTO run.score SELECT s.* FROM stage_score s JOIN run.result r USING (run_id, case_id, repeat) "
+          "WITH stored AS (INSERT INTO run.result SELECT * FROM stage_result ON CONFLICT DO NOTHING "
+          "RETURNING run_id, case_id, repeat) "
+          "INSERT INTO run.score SELECT s.* FROM stage_score s JOIN stored USING (run_id, case_id, repeat) "
           "ON CONFLICT DO NOTHING");
       tx.commit();
       return Ok();
