@@ -575,8 +575,11 @@ struct CompiledAssertions::Impl {
         return Binary(inv, "JSON does not conform to the provided schema. Errors: " + last_error);
       }
       case T::kLevenshtein: {
-        const double t = *n.threshold;
-        const size_t bound = static_cast<size_t>(std::floor(t));
+        const double t = *n.threshold;  // validated non-negative and finite at compile time
+        // The distance never exceeds the longer text, so a larger threshold
+        // is that length (and never converted out of size_t's range).
+        const size_t longest = std::max(output.size(), n.text.size());
+        const size_t bound = t >= static_cast<double>(longest) ? longest : static_cast<size_t>(std::floor(t));
         const size_t distance = BoundedLevenshteinDistance(output, n.text, bound);
         const bool within = distance <= bound;
         std::string shown = within ? std::to_string(distance) : "> " + std::to_string(bound);

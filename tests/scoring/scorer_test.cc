@@ -192,6 +192,16 @@ TEST(Levenshtein, PassesWithinTheDefaultDistanceOfFive) {
   EXPECT_TRUE(Passes(R"({"type": "not-levenshtein", "value": "sitting", "threshold": 2})", "kitten"));
 }
 
+// Found by fuzz_goldenset_jsonl: a threshold beyond size_t's range was
+// converted with undefined behaviour. Any distance is within it.
+TEST(Levenshtein, AThresholdLargerThanAnyTextAcceptsEveryDistance) {
+  const char* huge = R"({"type": "levenshtein", "value": "abc", "threshold": 1e81})";
+  ComponentScore c = One(huge, "a completely different answer");
+  EXPECT_TRUE(c.pass);
+  EXPECT_EQ(c.score, 1.0);
+  EXPECT_FALSE(Passes(R"({"type": "not-levenshtein", "value": "abc", "threshold": 1e81})", "xyz"));
+}
+
 TEST(RougeN, ScoresUnigramRecallAgainstTheDefaultThreshold) {
   ComponentScore c = One(R"({"type": "rouge-n", "value": "the cat sat on the mat"})", "the cat");
   EXPECT_FALSE(c.pass);
