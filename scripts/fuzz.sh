@@ -70,7 +70,8 @@ for t in $targets; do
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -n 1)
-  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$work/log" | tail -n 1 | awk '{print $2 "/" $4}')
+  # No coverage line when the first input crashed: keep going to report it.
+  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$work/log" | tail -n 1 | awk '{print $2 "/" $4}' || true)
   units=$(ls "$work/corpus" | wc -l)
   artifacts=$(ls "$work/artifacts" | wc -l)
   result=ok

@@ -82,6 +82,11 @@ ParsedHttpRequest ParseHttpRequest(std::string_view bytes, const HttpServerOptio
   beast::error_code ec;
   while (!ec && !parser.is_done()) {
     if (bytes.empty()) {
+      // Beast requires some bytes before an end of file (it asserts).
+      if (!parser.got_some()) {
+        ec = http::error::end_of_stream;
+        break;
+      }
       parser.put_eof(ec);
       if (!ec) ec = http::error::partial_message;
       break;

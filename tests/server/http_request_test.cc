@@ -62,6 +62,15 @@ TEST(ParseHttpRequest, TruncatedRequestIs400) {
   EXPECT_THAT(parsed.error.body, HasSubstr("malformed HTTP request"));
 }
 
+// Found by fuzz_http_api: Beast asserts when told of an end of file before
+// any byte arrived.
+TEST(ParseHttpRequest, EmptyInputIs400) {
+  auto parsed = ParseHttpRequest("", HttpServerOptions());
+  ASSERT_FALSE(parsed.request);
+  EXPECT_EQ(parsed.error.status, 400);
+  EXPECT_THAT(parsed.error.body, HasSubstr("malformed HTTP request"));
+}
+
 TEST(ParseHttpRequest, GarbageIs400) {
   auto parsed = ParseHttpRequest("\x01\x02 not http\r\n\r\n", HttpServerOptions());
   ASSERT_FALSE(parsed.request);
