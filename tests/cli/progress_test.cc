@@ -52,18 +52,15 @@ struct TerminalRun {
 // collects what it wrote; killed after 60 s.
 TerminalRun RunOnTerminal(const std::filesystem::path& dir, const std::string& database_url,
                           const std::vector<std::string>& args) {
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::string(*e).rfind("DRIFTWATCH_", 0) != 0) env_text.emplace_back(*e);
-  env_text.push_back("DRIFTWATCH_DATABASE_URL=" + database_url);
-  std::vector<char*> envp;
-  for (auto& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_text = {DRIFTWATCH_EXE};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  // Inherited DRIFTWATCH_* settings (e.g. a progress interval) are cleared
+  // so the defaults are what is tested.
+  testing::DriftwatchCli cli(dir, database_url);
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (entry.rfind("DRIFTWATCH_", 0) == 0 && entry.rfind("DRIFTWATCH_DATABASE_URL=", 0) != 0)
+      cli.UnsetEnv(std::string(entry.substr(0, entry.find('='))));
+  }
+  const auto exec = cli.ExecFor(args);
   const std::string cwd = dir.string();
 
   TerminalRun run;
@@ -78,7 +75,7 @@ TerminalRun RunOnTerminal(const std::filesystem::path& dir, const std::string& d
   }
   if (pid == 0) {
     if (chdir(cwd.c_str()) != 0) _exit(126);
-    execve(argv[0], argv.data(), envp.data());
+    execve(exec->argv()[0], exec->argv(), exec->envp());
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

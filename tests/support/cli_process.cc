@@ -13,6 +13,22 @@
 
 namespace dw::testing {
 
+ExecArgs::ExecArgs(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                   const std::set<std::string>& unset) {
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    const std::string name(text.substr(0, text.find('=')));
+    if (!env.count(name) && !unset.count(name)) env_text_.emplace_back(text);
+  }
+  for (const auto& [name, value] : env) env_text_.push_back(name + "=" + value);
+  for (auto& entry : env_text_) envp_.push_back(entry.data());
+  envp_.push_back(nullptr);
+  argv_text_ = {DRIFTWATCH_EXE};
+  argv_text_.insert(argv_text_.end(), args.begin(), args.end());
+  for (auto& a : argv_text_) argv_.push_back(a.data());
+  argv_.push_back(nullptr);
+}
+
 DriftwatchCli::DriftwatchCli(std::filesystem::path dir, std::string database_url) : dir_(std::move(dir)) {
   env_["DRIFTWATCH_DATABASE_URL"] = std::move(database_url);
 }
@@ -27,22 +43,7 @@ CliProcess DriftwatchCli::Start(const std::vector<std::string>& args) const {
   CliProcess process;
   process.out_path = dir_ / (stem + ".out");
   process.err_path = dir_ / (stem + ".err");
-  // Everything the child needs is prepared before fork(): the test process
-  // runs server threads, and only async-signal-safe calls are safe after it.
-  std::vector<std::string> env_entries;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    if (!env_.count(std::string(text.substr(0, text.find('='))))) env_entries.emplace_back(text);
-  }
-  for (const auto& [name, value] : env_) env_entries.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (auto& entry : env_entries) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_text = {DRIFTWATCH_EXE};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  const ExecArgs exec(args, env_, unset_);
   const std::string out_path = process.out_path.string(), err_path = process.err_path.string();
   pid_t pid = fork();
   if (pid == 0) {
@@ -54,7 +55,7 @@ CliProcess DriftwatchCli::Start(const std::vector<std::string>& args) const {
     dup2(err, STDERR_FILENO);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-    execve(argv[0], argv.data(), envp.data());
+    execve(exec.argv()[0], exec.argv(), exec.envp());
     _exit(127);
   }
   process.pid = pid;

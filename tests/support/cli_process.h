@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,25 @@ struct CliProcess {
   std::filesystem::path err_path;
 };
 
+// The argv and envp of one `driftwatch args...` child, built before fork():
+// a test process runs server threads, so only async-signal-safe calls (such
+// as execve with these arrays) are safe in the child. Not copyable: the
+// arrays point into the strings it owns.
+class ExecArgs {
+ public:
+  // `env` is set over the inherited environment, names in `unset` removed.
+  ExecArgs(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+           const std::set<std::string>& unset = {});
+  ExecArgs(const ExecArgs&) = delete;
+  ExecArgs& operator=(const ExecArgs&) = delete;
+  char* const* argv() const { return argv_.data(); }
+  char* const* envp() const { return envp_.data(); }
+
+ private:
+  std::vector<std::string> argv_text_, env_text_;
+  std::vector<char*> argv_, envp_;
+};
+
 // Not thread-safe; copyable settings only.
 class DriftwatchCli {
  public:
@@ -41,6 +62,8 @@ class DriftwatchCli {
 
   // Sets an environment variable for every later command.
   void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
+  // Removes an inherited environment variable from every later command.
+  void UnsetEnv(const std::string& name) { unset_.insert(name); }
 
   // Runs `driftwatch args...` to completion; a process still running after
   // `limit` is killed and reported as timed_out.
@@ -55,11 +78,18 @@ class DriftwatchCli {
   // output.
   static CliOutcome Wait(const CliProcess& process, std::chrono::milliseconds limit = std::chrono::seconds(120));
 
+  // The exec arrays of `driftwatch args...` with this object's environment,
+  // for a test that forks the child itself (e.g. on a pseudo-terminal).
+  std::unique_ptr<ExecArgs> ExecFor(const std::vector<std::string>& args) const {
+    return std::make_unique<ExecArgs>(args, env_, unset_);
+  }
+
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   std::filesystem::path dir_;
   std::map<std::string, std::string> env_;
+  std::set<std::string> unset_;
 };
 
 }  // namespace dw::testing
